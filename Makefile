@@ -1,0 +1,121 @@
+# licensed: one non-recursive Makefile (STYLE.md).
+#
+#   make            build/licensed
+#   make deps       install the Debian 12 packages the build, tests and demo need
+#   make test       build and run the whole suite; ends "N passed, M failed"
+#   make sanitize   the same suite built with ASan + UBSan (in build/san)
+#   make lint       clang-format, banned functions, include rules, headers
+#   make fuzz       each libFuzzer harness for FUZZ_SECONDS (clang)
+#   make install    PREFIX (/usr/local) and DESTDIR
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BUILD     ?= build
+CC        ?= cc
+PKG_CONFIG ?= pkg-config
+FUZZ_SECONDS ?= 60
+
+PKGS      := libcurl libcjson libsystemd inih libcrypto
+DEBS      := build-essential pkg-config clang clang-format \
+	     libcurl4-openssl-dev libcjson-dev libsystemd-dev libinih-dev \
+	     libssl-dev libcmocka-dev python3 openssl
+
+WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+	     -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wsign-compare \
+	     -Wvla -Wundef
+ifdef CI
+WARN      += -Werror
+endif
+CFLAGS    ?= -O2 -g
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	     -fno-omit-frame-pointer
+ifdef SANITIZE
+CFLAGS    += $(SAN_FLAGS)
+LDFLAGS   += $(SAN_FLAGS)
+endif
+CPPFLAGS  += -I. -D_GNU_SOURCE -DLICENSED_VERSION='"$(VERSION)"'
+ALL_CFLAGS = -std=c17 $(WARN) $(CFLAGS) $(CPPFLAGS) \
+	     $(shell $(PKG_CONFIG) --cflags $(PKGS))
+LIBS       = $(shell $(PKG_CONFIG) --libs $(PKGS))
+
+CORE_SRC  := $(wildcard policy/*.c config/*.c graph/*.c)
+DAEMON_SRC := $(wildcard daemon/*.c)
+CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC  := $(wildcard tests/unit/test_*.c)
+TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test check sanitize lint fuzz install golden-update clean
+
+all: $(BUILD)/licensed
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libcore.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/licensed: $(DAEMON_OBJ) $(BUILD)/libcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) \
+		-o $@ $< $(BUILD)/libcore.a $(LIBS) \
+		$(shell $(PKG_CONFIG) --libs cmocka)
+
+deps:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "make deps must run as root; run:"; \
+		echo "  apt-get update && apt-get install -y $(DEBS)"; \
+		exit 1; fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS)
+
+test check: $(BUILD)/licensed $(TEST_BIN)
+	@BUILD=$(BUILD) tests/run.sh
+
+sanitize:
+	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 CFLAGS="-O1 -g" test
+
+golden-update: $(BUILD)/licensed
+	@BUILD=$(BUILD) tests/run.sh --update-golden
+
+lint:
+	@tests/lint.sh
+
+FUZZ_CFLAGS := -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
+	     $(shell $(PKG_CONFIG) --cflags $(PKGS))
+FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+build/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
+
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do \
+		name=$$(basename $$f); mkdir -p build/fuzz/corpus-$$name; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=tests/fuzz/crashes/$$name- \
+			build/fuzz/corpus-$$name tests/fuzz/corpus/$$name \
+			2>build/fuzz/$$name.log || { tail -30 build/fuzz/$$name.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units|cov:' build/fuzz/$$name.log | tail -2; \
+	done
+
+install: $(BUILD)/licensed
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/licensed $(DESTDIR)$(PREFIX)/bin/licensed
+	install -d -m 755 $(DESTDIR)/etc/licensed
+	test -e $(DESTDIR)/etc/licensed/licensed.conf || \
+		install -m 644 config/licensed.conf $(DESTDIR)/etc/licensed/licensed.conf
+	test -e $(DESTDIR)/etc/licensed/policy.ini || \
+		install -m 644 config/policy.ini $(DESTDIR)/etc/licensed/policy.ini
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
