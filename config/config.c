@@ -28,7 +28,8 @@ enum kind {
 	KIND_PATH,	/* resolved against the config file's directory */
 	KIND_TENANT,
 	KIND_GUID,
-	KIND_URL,
+	KIND_URL,	/* https, or http to the local metadata endpoint */
+	KIND_HTTPS_URL,
 	KIND_PROXY,
 	KIND_BOOL,
 	KIND_DURATION,
@@ -70,7 +71,7 @@ static const struct key keys[] = {
 	{ "tenant", "managed_identity", KIND_BOOL, AT(is_managed_identity), 0,
 	  0 },
 	{ "tenant", "authority", KIND_URL, AT(cfg.authority), 0, 0 },
-	{ "tenant", "graph", KIND_URL, AT(cfg.graph), 0, 0 },
+	{ "tenant", "graph", KIND_HTTPS_URL, AT(cfg.graph), 0, 0 },
 	{ "tenant", "ca_file", KIND_PATH, AT(cfg.ca_file), 0, 0 },
 	{ "tenant", "proxy", KIND_PROXY, AT(cfg.proxy), 0, 0 },
 	{ "tenant", "write_rate", KIND_UINT, AT(cfg.write_rate), 1, 100 },
@@ -228,7 +229,8 @@ static int set_value(struct loader *l, const struct key *k,
 			why = "a GUID: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
 		break;
 	case KIND_URL:
-		(void)value_url(value, true, &why);
+	case KIND_HTTPS_URL:
+		(void)value_url(value, k->kind == KIND_URL, &why);
 		break;
 	case KIND_PROXY:
 		(void)value_proxy(value, &why);
@@ -238,7 +240,7 @@ static int set_value(struct loader *l, const struct key *k,
 			why = "yes or no";
 		else
 			*(bool *)field(l, k) = b;
-		return 0;
+		break;
 	case KIND_DURATION:
 	case KIND_UINT:
 		return set_number(l, k, at, value);
@@ -253,7 +255,7 @@ static int set_value(struct loader *l, const struct key *k,
 		       k->name, why);
 		return 0;
 	}
-	return set_string(l, k, value);
+	return k->kind == KIND_BOOL ? 0 : set_string(l, k, value);
 }
 
 static void unknown_key(struct loader *l, const struct inifile_pos *at,
@@ -412,9 +414,6 @@ static int finish_urls(struct loader *l)
 		report(l, key_line(l, "authority"),
 		       "plain http is only accepted for the managed identity "
 		       "endpoint; use https");
-	if (c->graph && strncasecmp(c->graph, "http:", 5) == 0)
-		report(l, key_line(l, "graph"),
-		       "invalid value '%s' for 'graph' (use https)", c->graph);
 	if (set_default(&c->authority,
 			is_mi ? "http://169.254.169.254"
 			      : "https://login.microsoftonline.com") < 0 ||

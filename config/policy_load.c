@@ -3,9 +3,9 @@
  *
  * Sections: [defaults], [exclude] and [precedence] are settings; every
  * other section is a rule.  The callbacks below append to a struct policy
- * as lines pass and report problems with their file and line; checks that
- * need the whole policy (every rule complete, chains consistent) run once
- * every file is read (policy_validate()).
+ * as lines pass and report problems with their file and line; a rule is
+ * checked for completeness when its section ends, and the precedence
+ * chains once every file is read (policy_validate()).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -33,6 +33,7 @@ enum section {
 
 /* Lines where the keys of the current rule were set (0: not yet). */
 struct rule_seen {
+	unsigned group;
 	unsigned sku;
 	unsigned plans;
 	unsigned usage_location;
@@ -122,11 +123,30 @@ static void start_rule(struct ploader *l, const struct inifile_pos *at,
 	l->section = SECTION_RULE;
 }
 
+/*
+ * At the end of a rule: it needs a group and a SKU.  A key that was
+ * written but malformed has been reported already, so only a key never
+ * written is reported here.
+ */
+static void finish_rule(struct ploader *l)
+{
+	const struct rule *r;
+
+	if (l->section != SECTION_RULE)
+		return;
+	r = current_rule(l);
+	if (!l->seen.group)
+		report(l, r->at.line, "rule '%s' has no 'group'", r->name);
+	if (!l->seen.sku)
+		report(l, r->at.line, "rule '%s' has no 'sku'", r->name);
+}
+
 static int on_section(void *user, const struct inifile_pos *at,
 		      const char *name)
 {
 	struct ploader *l = user;
 
+	finish_rule(l);
 	memset(&l->seen, 0, sizeof(l->seen));
 	l->section = SECTION_SKIP;
 	if (strcasecmp(name, "defaults") == 0)
@@ -321,6 +341,7 @@ static void rule_key(struct ploader *l, const struct inifile_pos *at,
 	}
 	l->seen.last_list = NULL;
 	if (strcmp(key, "group") == 0) {
+		l->seen.group = at->line;
 		l->seen.last_list = rule_keys[0];
 		for_each_item(l, at->line, key, value, add_group);
 	} else if (strcmp(key, "sku") == 0) {
@@ -357,8 +378,9 @@ static void add_excluded(struct ploader *l, unsigned line, const char *item)
 			l->error = -ENOMEM;
 		else
 			*dst = g;
-	} else if (strchr(item, '@') && item[0] != '@' &&
-		   !guid_is_shaped(item)) {
+	} else if (guid_is_shaped(item)) {
+		report(l, line, "malformed user object id '%s'", item);
+	} else if (strchr(item, '@') && item[0] != '@') {
 		char **dst = grow(&p->excluded_upns, &p->n_excluded_upns,
 				  sizeof(*dst));
 
@@ -521,6 +543,8 @@ static int load_file(struct ploader *l, const char *path)
 	l->section = SECTION_NONE;
 	memset(&l->seen, 0, sizeof(l->seen));
 	r = inifile_parse(path, &ops, l, l->diags);
+	if (r >= 0)
+		finish_rule(l);
 	return r < 0 ? r : l->error;
 }
 
@@ -610,11 +634,9 @@ int policy_load(const char *path, struct policy *ret, struct diags *diags)
 		r = load_file(&l, path);
 	if (r < 0)
 		goto out;
-	if (diags_count(diags) == before) {
-		r = policy_validate(&l.pol, diags);
-		if (r < 0)
-			goto out;
-	}
+	r = policy_validate(&l.pol, diags);
+	if (r < 0)
+		goto out;
 	if (diags_count(diags) == before && l.pol.n_rules == 0) {
 		l.file = path;
 		report(&l, 0,

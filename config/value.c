@@ -256,9 +256,13 @@ int value_url(const char *s, bool allow_local_http, const char **ret_why)
 		*ret_why = why;
 		return -EINVAL;
 	}
+	if (!allow_local_http) {
+		*ret_why = "plain http is not accepted here; use https";
+		return -EINVAL;
+	}
 	why = "plain http is only accepted for the managed identity "
 	      "endpoint on 169.254.169.254, 127.0.0.1 or localhost";
-	if (allow_local_http && url_split(s, "http", &why, &host, &hlen) == 0 &&
+	if (url_split(s, "http", &why, &host, &hlen) == 0 &&
 	    (host_is(host, hlen, "127.0.0.1") ||
 	     host_is(host, hlen, "localhost") ||
 	     host_is(host, hlen, "169.254.169.254")))

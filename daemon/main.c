@@ -89,10 +89,11 @@ static int parse_args(int argc, char **argv, struct args *ret)
 	return 0;
 }
 
-static void print_diags(const struct diags *d)
+static void print_diags(struct diags *d)
 {
 	char line[DIAG_TEXT_MAX + 512];
 
+	diags_sort(d);
 	for (size_t i = 0; i < d->n; i++) {
 		diags_format(d, i, line, sizeof(line));
 		log_error("%s", line);

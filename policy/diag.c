@@ -2,6 +2,7 @@
  * diag: collected diagnostics.  See diag.h.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,40 @@ int diags_add(struct diags *d, const char *file, unsigned line,
 	v[d->n++] = e;
 	d->v = v;
 	return 0;
+}
+
+static bool same_file(const struct diag *a, const struct diag *b)
+{
+	if (!a->file || !b->file)
+		return a->file == b->file;
+	return strcmp(a->file, b->file) == 0;
+}
+
+void diags_sort(struct diags *d)
+{
+	size_t rank[DIAGS_MAX];
+
+	/* A file ranks by its first appearance in the original order. */
+	for (size_t i = 0; i < d->n; i++) {
+		rank[i] = i;
+		for (size_t j = 0; j < i && rank[i] == i; j++)
+			if (same_file(&d->v[i], &d->v[j]))
+				rank[i] = rank[j];
+	}
+	/* Insertion sort: at most DIAGS_MAX entries, and stable. */
+	for (size_t i = 1; i < d->n; i++) {
+		struct diag e = d->v[i];
+		size_t r = rank[i], j = i;
+
+		while (j > 0 && (r < rank[j - 1] ||
+				 (r == rank[j - 1] && e.line < d->v[j - 1].line))) {
+			d->v[j] = d->v[j - 1];
+			rank[j] = rank[j - 1];
+			j--;
+		}
+		d->v[j] = e;
+		rank[j] = r;
+	}
 }
 
 void diags_format(const struct diags *d, size_t i, char *buf, size_t size)

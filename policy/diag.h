@@ -34,6 +34,12 @@ struct diags {
 int diags_add(struct diags *d, const char *file, unsigned line,
 	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * Order the entries by file (in order of first appearance), then line, so
+ * that checks run after parsing read in file order.  Stable.
+ */
+void diags_sort(struct diags *d);
+
 /* Format entry i as "FILE:LINE: text" into buf (always terminated). */
 void diags_format(const struct diags *d, size_t i, char *buf, size_t size);
 

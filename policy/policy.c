@@ -118,25 +118,6 @@ void policy_free(struct policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int validate_rule(const struct rule *r, struct diags *diags)
-{
-	int n = 0;
-
-	if (r->n_groups == 0) {
-		if (diags_add(diags, r->at.file, r->at.line,
-			      "rule '%s' has no 'group'", r->name) < 0)
-			return -ENOMEM;
-		n++;
-	}
-	if (!r->has_sku) {
-		if (diags_add(diags, r->at.file, r->at.line,
-			      "rule '%s' has no 'sku'", r->name) < 0)
-			return -ENOMEM;
-		n++;
-	}
-	return n;
-}
-
 /*
  * A SKU may appear once in one chain: twice in the same chain is a cycle
  * (A > B > A), in two chains the ranking between them is undefined.
@@ -183,13 +164,6 @@ int policy_validate(const struct policy *p, struct diags *diags)
 {
 	int n = 0;
 
-	for (size_t i = 0; i < p->n_rules; i++) {
-		int r = validate_rule(&p->rules[i], diags);
-
-		if (r < 0)
-			return r;
-		n += r;
-	}
 	for (size_t i = 0; i < p->n_chains; i++) {
 		int r = validate_chain(p, i, diags);
 

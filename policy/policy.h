@@ -33,9 +33,9 @@ bool policy_ref_same(const struct ref *a, const struct ref *b);
 bool policy_is_country(const char *code);
 
 /*
- * Checks across rules and chains once every file is read: each rule has
- * a group and a SKU; no SKU is ranked twice.  Appends to diags; returns the
- * number of problems found or -ENOMEM.
+ * Checks across the precedence chains once every file is read: no SKU is
+ * ranked twice, in one chain (a cycle) or in two.  Appends to diags;
+ * returns the number of problems found or -ENOMEM.
  */
 int policy_validate(const struct policy *p, struct diags *diags);
 

@@ -46,14 +46,16 @@ NS = uuid.UUID("0b6a4c52-8f0e-4b59-9d43-2a9f6b0a4e11")
 
 
 class GraphError(Exception):
-    """A Graph error answer: HTTP status, error.code, error.message."""
+    """A Graph error answer: HTTP status, error.code, error.message; body
+    replaces the standard error body when set (the 429 sample)."""
 
-    def __init__(self, status, code, message, headers=None):
+    def __init__(self, status, code, message, headers=None, body=None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.body = body
 
 
 def bad_request(message, code="Request_BadRequest"):
