@@ -7,6 +7,7 @@
 #   make lint       clang-format, banned functions, include rules, headers
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (clang)
 #   make install    PREFIX (/usr/local) and DESTDIR
+#   make check-example  `licensed check` on config/licensed.conf + policy.ini
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
@@ -46,7 +47,8 @@ DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check sanitize lint fuzz install golden-update clean
+.PHONY: all deps test check sanitize lint fuzz install golden-update clean \
+	check-example
 
 all: $(BUILD)/licensed
 
@@ -80,6 +82,13 @@ test check: $(BUILD)/licensed $(TEST_BIN)
 
 sanitize:
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 CFLAGS="-O1 -g" test
+
+# The shipped example config and policy, checked with a throwaway secret.
+check-example: $(BUILD)/licensed
+	@rm -rf $(BUILD)/example && mkdir -p $(BUILD)/example
+	@cp config/licensed.conf config/policy.ini $(BUILD)/example/
+	@umask 077 && echo example-secret >$(BUILD)/example/client-secret
+	$(BUILD)/licensed -c $(BUILD)/example/licensed.conf check
 
 golden-update: $(BUILD)/licensed
 	@BUILD=$(BUILD) tests/run.sh --update-golden

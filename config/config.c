@@ -24,11 +24,11 @@
 #include "policy/guid.h"
 
 enum kind {
-	KIND_TEXT,	/* a credential name, resolved later */
-	KIND_PATH,	/* resolved against the config file's directory */
+	KIND_TEXT, /* a credential name, resolved later */
+	KIND_PATH, /* resolved against the config file's directory */
 	KIND_TENANT,
 	KIND_GUID,
-	KIND_URL,	/* https, or http to the local metadata endpoint */
+	KIND_URL, /* https, or http to the local metadata endpoint */
 	KIND_HTTPS_URL,
 	KIND_PROXY,
 	KIND_BOOL,
@@ -42,8 +42,8 @@ struct loader {
 	bool is_managed_identity;
 	const char *path;
 	char *dir;
-	const char *section;	/* current known section, or NULL */
-	unsigned *seen;		/* line of each key in keys[], 0 if unset */
+	const char *section; /* current known section, or NULL */
+	unsigned *seen;	     /* line of each key in keys[], 0 if unset */
 	unsigned section_line[3];
 	struct diags *diags;
 	int error;
@@ -53,8 +53,8 @@ struct key {
 	const char *section;
 	const char *name;
 	enum kind kind;
-	size_t offset;		/* into struct loader */
-	uint64_t min, max;	/* KIND_UINT, KIND_DURATION */
+	size_t offset;	   /* into struct loader */
+	uint64_t min, max; /* KIND_UINT, KIND_DURATION */
 };
 
 #define AT(field) offsetof(struct loader, field)
@@ -64,10 +64,10 @@ static const char *const sections[] = { "tenant", "daemon", "safety" };
 static const struct key keys[] = {
 	{ "tenant", "tenant_id", KIND_TENANT, AT(cfg.tenant_id), 0, 0 },
 	{ "tenant", "client_id", KIND_GUID, AT(cfg.client_id), 0, 0 },
-	{ "tenant", "client_secret_file", KIND_TEXT,
-	  AT(cfg.client_secret_file), 0, 0 },
-	{ "tenant", "certificate_file", KIND_TEXT, AT(cfg.certificate_file),
+	{ "tenant", "client_secret_file", KIND_TEXT, AT(cfg.client_secret_file),
 	  0, 0 },
+	{ "tenant", "certificate_file", KIND_TEXT, AT(cfg.certificate_file), 0,
+	  0 },
 	{ "tenant", "managed_identity", KIND_BOOL, AT(is_managed_identity), 0,
 	  0 },
 	{ "tenant", "authority", KIND_URL, AT(cfg.authority), 0, 0 },
@@ -93,7 +93,7 @@ static const struct key keys[] = {
 	  AT(cfg.max_removal_percent), 0, 100 },
 };
 
-#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+#define N_KEYS	   (sizeof(keys) / sizeof(keys[0]))
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 static void *field(struct loader *l, const struct key *k)
@@ -154,8 +154,7 @@ static int on_section(void *user, const struct inifile_pos *at,
 	return l->error;
 }
 
-static int set_string(struct loader *l, const struct key *k,
-		      const char *value)
+static int set_string(struct loader *l, const struct key *k, const char *value)
 {
 	char **dst = field(l, k);
 
@@ -278,8 +277,8 @@ static void unknown_key(struct loader *l, const struct inifile_pos *at,
 		       l->section);
 }
 
-static int on_key(void *user, const struct inifile_pos *at,
-		  const char *section, const char *name, const char *value)
+static int on_key(void *user, const struct inifile_pos *at, const char *section,
+		  const char *name, const char *value)
 {
 	struct loader *l = user;
 
@@ -312,7 +311,7 @@ static int on_key(void *user, const struct inifile_pos *at,
 			return l->error;
 		}
 		return set_value(l, &keys[i], at, value) < 0 ? -ENOMEM
-							      : l->error;
+							     : l->error;
 	}
 	unknown_key(l, at, name);
 	return l->error;
@@ -338,15 +337,12 @@ static void strip_slash(char *url)
 static void finish_auth(struct loader *l)
 {
 	struct config *c = &l->cfg;
-	unsigned line_secret = c->client_secret_file
-				       ? key_line(l, "client_secret_file")
-				       : 0;
-	unsigned line_cert = c->certificate_file
-				     ? key_line(l, "certificate_file")
-				     : 0;
-	unsigned line_mi = l->is_managed_identity
-				   ? key_line(l, "managed_identity")
-				   : 0;
+	unsigned line_secret =
+		c->client_secret_file ? key_line(l, "client_secret_file") : 0;
+	unsigned line_cert =
+		c->certificate_file ? key_line(l, "certificate_file") : 0;
+	unsigned line_mi =
+		l->is_managed_identity ? key_line(l, "managed_identity") : 0;
 	unsigned n = !!line_secret + !!line_cert + !!line_mi;
 
 	if (n == 0) {
@@ -357,8 +353,8 @@ static void finish_auth(struct loader *l)
 		return;
 	}
 	if (n > 1) {
-		unsigned last = line_secret > line_cert ? line_secret
-							: line_cert;
+		unsigned last =
+			line_secret > line_cert ? line_secret : line_cert;
 
 		report(l, line_mi > last ? line_mi : last,
 		       "more than one authentication method: keep one of "
@@ -384,11 +380,9 @@ static int finish_credential(struct loader *l)
 
 	if (c->auth != CONFIG_AUTH_SECRET && !is_cert)
 		return 0;
-	r = credential_resolve(l->dir,
-			       is_cert ? c->certificate_file
-				       : c->client_secret_file,
-			       &c->credential_path,
-			       &c->is_credential_from_systemd);
+	r = credential_resolve(
+		l->dir, is_cert ? c->certificate_file : c->client_secret_file,
+		&c->credential_path, &c->is_credential_from_systemd);
 	if (r < 0)
 		return r;
 	if (credential_check(c->credential_path, c->is_credential_from_systemd,
@@ -410,7 +404,8 @@ static int finish_urls(struct loader *l)
 	struct config *c = &l->cfg;
 	bool is_mi = c->auth == CONFIG_AUTH_MANAGED_IDENTITY;
 
-	if (c->authority && !is_mi && strncasecmp(c->authority, "http:", 5) == 0)
+	if (c->authority && !is_mi &&
+	    strncasecmp(c->authority, "http:", 5) == 0)
 		report(l, key_line(l, "authority"),
 		       "plain http is only accepted for the managed identity "
 		       "endpoint; use https");

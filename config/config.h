@@ -33,31 +33,31 @@ enum config_removal {
 };
 
 struct config {
-	char *path;		/* the file, as named by the caller */
+	char *path; /* the file, as named by the caller */
 
 	/* [tenant] */
-	char *tenant_id;	/* GUID or verified domain */
-	char *client_id;	/* NULL for a system-assigned managed identity */
+	char *tenant_id; /* GUID or verified domain */
+	char *client_id; /* NULL for a system-assigned managed identity */
 	enum config_auth auth;
 	char *client_secret_file; /* as written */
-	char *certificate_file;	/* as written */
-	char *credential_path;	/* resolved secret or certificate file */
+	char *certificate_file;	  /* as written */
+	char *credential_path;	  /* resolved secret or certificate file */
 	bool is_credential_from_systemd;
-	char *authority;	/* no trailing '/'; for managed identity the
-				   metadata endpoint */
-	char *graph;		/* no trailing '/' */
-	char *ca_file;		/* resolved, or NULL */
-	char *proxy;		/* or NULL */
-	uint64_t write_rate;	/* writes per second */
-	uint64_t read_rate;	/* reads per second */
+	char *authority;     /* no trailing '/'; for managed identity the
+				metadata endpoint */
+	char *graph;	     /* no trailing '/' */
+	char *ca_file;	     /* resolved, or NULL */
+	char *proxy;	     /* or NULL */
+	uint64_t write_rate; /* writes per second */
+	uint64_t read_rate;  /* reads per second */
 
 	/* [daemon] */
-	char *policy;		/* resolved file or directory */
-	char *state_dir;	/* resolved */
+	char *policy;	 /* resolved file or directory */
+	char *state_dir; /* resolved */
 	uint64_t interval_sec;
 	uint64_t full_sync_sec;
 	bool is_dry_run;
-	char *metrics_file;	/* resolved, or NULL */
+	char *metrics_file; /* resolved, or NULL */
 
 	/* [safety] */
 	enum config_removal removal;

@@ -21,8 +21,8 @@ static char *path_join(const char *dir, const char *name)
 	return p;
 }
 
-int credential_resolve(const char *conf_dir, const char *name,
-		       char **ret_path, bool *ret_is_systemd)
+int credential_resolve(const char *conf_dir, const char *name, char **ret_path,
+		       bool *ret_is_systemd)
 {
 	const char *credentials = getenv("CREDENTIALS_DIRECTORY");
 	bool is_systemd = false;

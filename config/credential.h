@@ -22,8 +22,8 @@
  * *ret_is_systemd telling whether it came from $CREDENTIALS_DIRECTORY, or
  * -ENOMEM.
  */
-int credential_resolve(const char *conf_dir, const char *name,
-		       char **ret_path, bool *ret_is_systemd);
+int credential_resolve(const char *conf_dir, const char *name, char **ret_path,
+		       bool *ret_is_systemd);
 
 /*
  * Check that path exists, is a regular non-empty file we can read, and

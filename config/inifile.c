@@ -18,16 +18,16 @@ struct reader {
 	const char *buf;
 	size_t len;
 	size_t off;
-	unsigned line;		/* number of the line last served */
-	bool has_prev_key;	/* mirrors inih's prev_name */
-	bool is_continuation;	/* the line last served continues a value */
+	unsigned line;	      /* number of the line last served */
+	bool has_prev_key;    /* mirrors inih's prev_name */
+	bool is_continuation; /* the line last served continues a value */
 	char section[INIFILE_MAX_LINE + 1];
 	const struct inifile_ops *ops;
 	void *user;
 	struct diags *diags;
 	int n_problems;
-	int error;		/* -ENOMEM from us or a callback */
-	size_t n_items;		/* sections and keys seen */
+	int error;	/* -ENOMEM from us or a callback */
+	size_t n_items; /* sections and keys seen */
 };
 
 static void problem(struct reader *r, const char *text)
@@ -64,8 +64,8 @@ static bool check_section(struct reader *r, const char *s, size_t len)
 	}
 	lead = 1 + span_blank(s + 1, (size_t)(close - s) - 1);
 	name = (size_t)(close - s) - lead;
-	while (name > 0 && (s[lead + name - 1] == ' ' ||
-			    s[lead + name - 1] == '\t'))
+	while (name > 0 &&
+	       (s[lead + name - 1] == ' ' || s[lead + name - 1] == '\t'))
 		name--;
 	if (name == 0) {
 		problem(r, "empty section name");
@@ -226,11 +226,12 @@ static unsigned line_of(const char *buf, size_t off)
 	return line;
 }
 
-int inifile_parse(const char *path, const struct inifile_ops *ops,
-		  void *user, struct diags *diags)
+int inifile_parse(const char *path, const struct inifile_ops *ops, void *user,
+		  struct diags *diags)
 {
-	struct reader r = { .path = path, .ops = ops, .user = user,
-			    .diags = diags };
+	struct reader r = {
+		.path = path, .ops = ops, .user = user, .diags = diags
+	};
 	const char *why = NULL, *nul;
 	char *buf = NULL;
 	size_t len = 0;

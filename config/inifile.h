@@ -29,7 +29,7 @@
 struct inifile_pos {
 	const char *file;
 	unsigned line;
-	bool is_continuation;	/* an indented line continuing a value */
+	bool is_continuation; /* an indented line continuing a value */
 };
 
 struct inifile_ops {
@@ -44,11 +44,11 @@ struct inifile_ops {
 /*
  * Read path and call ops for every section and key, in order.  Returns
  * the number of problems inifile itself found (appended to diags; the
- * callbacks add their own), or -ENOMEM.  A file that cannot be read, holds a NUL byte, is
- * larger than INIFILE_MAX_BYTES, or has neither a section nor a key is one
- * problem.
+ * callbacks add their own), or -ENOMEM.  A file that cannot be read, holds a
+ * NUL byte, is larger than INIFILE_MAX_BYTES, or has neither a section nor a
+ * key is one problem.
  */
-int inifile_parse(const char *path, const struct inifile_ops *ops,
-		  void *user, struct diags *diags);
+int inifile_parse(const char *path, const struct inifile_ops *ops, void *user,
+		  struct diags *diags);
 
 #endif

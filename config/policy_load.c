@@ -23,8 +23,8 @@
 #include "policy/policy.h"
 
 enum section {
-	SECTION_NONE,		/* before the first section header */
-	SECTION_SKIP,		/* a section already reported as wrong */
+	SECTION_NONE, /* before the first section header */
+	SECTION_SKIP, /* a section already reported as wrong */
 	SECTION_DEFAULTS,
 	SECTION_EXCLUDE,
 	SECTION_PRECEDENCE,
@@ -37,12 +37,12 @@ struct rule_seen {
 	unsigned sku;
 	unsigned plans;
 	unsigned usage_location;
-	const char *last_list;	/* the list key a continuation extends */
+	const char *last_list; /* the list key a continuation extends */
 };
 
 struct ploader {
 	struct policy pol;
-	const char *file;	/* current file, owned by pol.files */
+	const char *file; /* current file, owned by pol.files */
 	enum section section;
 	struct rule_seen seen;
 	struct origin defaults_usage;
@@ -51,7 +51,7 @@ struct ploader {
 };
 
 static const char *const rule_keys[] = { "group", "sku", "disabled_plans",
-					  "enabled_plans", "usage_location" };
+					 "enabled_plans", "usage_location" };
 
 static void report(struct ploader *l, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -93,7 +93,8 @@ static void start_rule(struct ploader *l, const struct inifile_pos *at,
 
 	for (const char *c = name; *c; c++)
 		if (iscntrl((unsigned char)*c)) {
-			report(l, at->line, "control character in section name");
+			report(l, at->line,
+			       "control character in section name");
 			return;
 		}
 	if (strlen(name) > POLICY_NAME_MAX) {
@@ -193,8 +194,9 @@ static void for_each_item(struct ploader *l, unsigned line, const char *key,
 	if (r == -ENOMEM)
 		l->error = r;
 	else if (r < 0 || n == 0)
-		report(l, line, "malformed list for '%s' (items separated by "
-				"commas or spaces, none empty)",
+		report(l, line,
+		       "malformed list for '%s' (items separated by "
+		       "commas or spaces, none empty)",
 		       key);
 	for (size_t i = 0; i < n && l->error == 0; i++)
 		each(l, line, items[i]);
@@ -487,8 +489,8 @@ static void settings_key(struct ploader *l, const struct inifile_pos *at,
 		if (strcmp(key, "users") == 0)
 			for_each_item(l, at->line, key, value, add_excluded);
 		else
-			unknown_key(l, at->line, "[exclude]", key,
-				    exclude_keys, 1);
+			unknown_key(l, at->line, "[exclude]", key, exclude_keys,
+				    1);
 	} else if (strcmp(key, "usage_location") == 0) {
 		if (l->defaults_usage.line) {
 			report(l, at->line,
@@ -505,8 +507,8 @@ static void settings_key(struct ploader *l, const struct inifile_pos *at,
 	}
 }
 
-static int on_key(void *user, const struct inifile_pos *at,
-		  const char *section, const char *key, const char *value)
+static int on_key(void *user, const struct inifile_pos *at, const char *section,
+		  const char *key, const char *value)
 {
 	struct ploader *l = user;
 

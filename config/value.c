@@ -190,7 +190,8 @@ static size_t url_host(const char *auth, size_t len, const char **ret_why)
 	}
 	for (size_t i = 0; i < len; i++)
 		if (!is_host_char(auth[i])) {
-			*ret_why = "the host holds a character URLs do not allow";
+			*ret_why =
+				"the host holds a character URLs do not allow";
 			return 0;
 		}
 	if (host < len) {

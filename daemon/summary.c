@@ -58,8 +58,8 @@ static void print_rule(FILE *f, const struct rule *r, int width)
 	fprintf(f, "  rule %-*s %s, %zu %s", width, r->name, r->sku.name,
 		r->n_groups, plural(r->n_groups, "group", "groups"));
 	if (r->has_plans) {
-		fprintf(f, ", %s:", r->is_allow_list ? "only plans"
-							: "disabled plans");
+		fprintf(f, ", %s:",
+			r->is_allow_list ? "only plans" : "disabled plans");
 		for (size_t i = 0; i < r->n_plans; i++)
 			fprintf(f, "%s%s", i ? ", " : " ", r->plans[i].name);
 	}
@@ -68,8 +68,7 @@ static void print_rule(FILE *f, const struct rule *r, int width)
 	fputc('\n', f);
 }
 
-static int print_policy(FILE *f, const struct config *c,
-			const struct policy *p)
+static int print_policy(FILE *f, const struct config *c, const struct policy *p)
 {
 	ssize_t n_groups = policy_count_groups(p);
 	size_t n_skus = policy_count_skus(p);
@@ -80,8 +79,9 @@ static int print_policy(FILE *f, const struct config *c,
 		return (int)n_groups;
 	fprintf(f, "policy %s (%zu %s)\n", c->policy, p->n_files,
 		plural(p->n_files, "file", "files"));
-	fprintf(f, "  %zu %s, %zd %s, %zu %s, %zu precedence %s, %zu excluded "
-		   "%s",
+	fprintf(f,
+		"  %zu %s, %zd %s, %zu %s, %zu precedence %s, %zu excluded "
+		"%s",
 		p->n_rules, plural(p->n_rules, "rule", "rules"), n_groups,
 		plural((size_t)n_groups, "group", "groups"), n_skus,
 		plural(n_skus, "SKU", "SKUs"), p->n_chains,

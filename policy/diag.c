@@ -10,8 +10,8 @@
 
 #include "policy/diag.h"
 
-int diags_add(struct diags *d, const char *file, unsigned line,
-	      const char *fmt, ...)
+int diags_add(struct diags *d, const char *file, unsigned line, const char *fmt,
+	      ...)
 {
 	char text[DIAG_TEXT_MAX];
 	struct diag *v;
@@ -65,8 +65,9 @@ void diags_sort(struct diags *d)
 		struct diag e = d->v[i];
 		size_t r = rank[i], j = i;
 
-		while (j > 0 && (r < rank[j - 1] ||
-				 (r == rank[j - 1] && e.line < d->v[j - 1].line))) {
+		while (j > 0 &&
+		       (r < rank[j - 1] ||
+			(r == rank[j - 1] && e.line < d->v[j - 1].line))) {
 			d->v[j] = d->v[j - 1];
 			rank[j] = rank[j - 1];
 			j--;

@@ -11,12 +11,12 @@
 
 #include <stddef.h>
 
-#define DIAGS_MAX 100
+#define DIAGS_MAX     100
 #define DIAG_TEXT_MAX 512
 
 struct diag {
-	char *file;	/* NULL when the message is about no file */
-	unsigned line;	/* 0 when it is about the file as a whole */
+	char *file;    /* NULL when the message is about no file */
+	unsigned line; /* 0 when it is about the file as a whole */
 	char *text;
 };
 
@@ -31,8 +31,8 @@ struct diags {
  * (the list is left as it was).  Past DIAGS_MAX entries the message is
  * counted in n_dropped instead and 0 is returned.
  */
-int diags_add(struct diags *d, const char *file, unsigned line,
-	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int diags_add(struct diags *d, const char *file, unsigned line, const char *fmt,
+	      ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * Order the entries by file (in order of first appearance), then line, so

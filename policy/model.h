@@ -15,14 +15,14 @@
 #include "policy/guid.h"
 
 /* Limits on what one policy may hold; beyond them the loader refuses. */
-#define POLICY_MAX_FILES 1000
-#define POLICY_MAX_RULES 5000
-#define POLICY_MAX_GROUPS 1000	/* per rule */
-#define POLICY_MAX_PLANS 500	/* per rule */
-#define POLICY_MAX_CHAIN 32	/* SKUs in one precedence chain */
-#define POLICY_MAX_CHAINS 100
+#define POLICY_MAX_FILES    1000
+#define POLICY_MAX_RULES    5000
+#define POLICY_MAX_GROUPS   1000 /* per rule */
+#define POLICY_MAX_PLANS    500	 /* per rule */
+#define POLICY_MAX_CHAIN    32	 /* SKUs in one precedence chain */
+#define POLICY_MAX_CHAINS   100
 #define POLICY_MAX_EXCLUDED 10000
-#define POLICY_NAME_MAX 128	/* rule, chain, SKU and plan names */
+#define POLICY_NAME_MAX	    128 /* rule, chain, SKU and plan names */
 
 /*
  * A SKU or service plan as the admin wrote it: a name (skuPartNumber,
@@ -30,50 +30,50 @@
  * round; offline we only know their spelling.
  */
 struct ref {
-	char *name;	/* as written (a GUID is kept in its text form too) */
+	char *name; /* as written (a GUID is kept in its text form too) */
 	bool is_id;
-	struct guid id;	/* valid when is_id */
+	struct guid id; /* valid when is_id */
 };
 
 /* Where something was written, for FILE:LINE messages. */
 struct origin {
-	const char *file;	/* points into policy.files */
+	const char *file; /* points into policy.files */
 	unsigned line;
 };
 
 struct rule {
 	char *name;
-	struct origin at;	/* the [section] line */
+	struct origin at; /* the [section] line */
 	struct guid *groups;
 	size_t n_groups;
 	struct ref sku;
 	bool has_sku;
-	struct ref *plans;	/* disabled_plans, or enabled_plans */
+	struct ref *plans; /* disabled_plans, or enabled_plans */
 	size_t n_plans;
-	bool is_allow_list;	/* plans came from enabled_plans */
+	bool is_allow_list; /* plans came from enabled_plans */
 	bool has_plans;
-	char usage_location[3];	/* "" when the rule sets none */
+	char usage_location[3]; /* "" when the rule sets none */
 };
 
 struct chain {
 	char *name;
 	struct origin at;
-	struct ref *skus;	/* best first */
+	struct ref *skus; /* best first */
 	size_t n_skus;
 };
 
 struct policy {
-	char **files;	/* the files read, in order; origins point here */
+	char **files; /* the files read, in order; origins point here */
 	size_t n_files;
-	struct rule *rules;	/* in file order, then line order */
+	struct rule *rules; /* in file order, then line order */
 	size_t n_rules;
 	struct chain *chains;
 	size_t n_chains;
 	struct guid *excluded_ids;
 	size_t n_excluded_ids;
-	char **excluded_upns;	/* lower case */
+	char **excluded_upns; /* lower case */
 	size_t n_excluded_upns;
-	char usage_location[3];	/* [defaults]; "" when none */
+	char usage_location[3]; /* [defaults]; "" when none */
 };
 
 #endif

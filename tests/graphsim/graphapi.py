@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+import time
 import urllib.parse
 import uuid
 
@@ -556,6 +557,7 @@ class GraphApi:
                           ", ".join(missing), "BadRequest")
 
     def _batch_one(self, call, it):
+        t = (time.monotonic(), time.time())
         url = "/v1.0/" + it["url"].lstrip("/")
         inner = Call(it["method"].upper(), url, it.get("headers") or {},
                      it.get("body"), call.base, is_inner=True)
@@ -573,5 +575,5 @@ class GraphApi:
         if hdrs:
             res["headers"] = hdrs
         res["body"] = ans.body
-        self.sim.log_inner(call, it, res, ans)
+        self.sim.log_inner(call, it, res, ans, t)
         return res

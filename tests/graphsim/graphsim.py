@@ -45,7 +45,7 @@ from catalog import Catalog  # noqa: E402
 from faults import Faults  # noqa: E402
 from graphapi import (JSON_CT, Answer, Call, GraphApi, error_body,  # noqa
                       throttle_body)
-from tenant import load_file  # noqa: E402
+from tenant import GraphError, load_file  # noqa: E402
 
 MAX_BODY = 16 << 20
 TOKEN_PATH = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
@@ -61,7 +61,13 @@ FAULT_TEXT = {      # status -> (Graph error code, message) for status faults
     504: ("timeout", "The operation timed out before it could be "
           "completed."),
 }
-DROP = object()
+
+
+class Dropped:
+    """Answer of a drop fault: close without answering (RST if reset)."""
+
+    def __init__(self, reset):
+        self.reset = reset
 
 
 def atomic_write_json(path, obj):
@@ -154,7 +160,7 @@ class GraphSim:
     # ---- entry point for one HTTP request --------------------------------
 
     def dispatch(self, h, body):
-        """Answer (or DROP) for one parsed HTTP request of handler h."""
+        """Answer (or Dropped) for one parsed HTTP request of handler h."""
         call = Call(h.command, h.path, dict(h.headers.items()), body,
                     "%s://%s" % (h.server.scheme, h.headers.get(
                         "Host", "127.0.0.1:%d" % h.server.server_port)))
@@ -164,7 +170,7 @@ class GraphSim:
         with self.lock:
             fired = self.faults.request(call.method, call.target)
         if "drop" in fired:
-            ans = DROP
+            ans = Dropped(bool(fired["drop"].spec.get("reset")))
         else:
             ans = self.process(call, fired, h.server.scheme)
             if "truncate" in fired:
@@ -173,19 +179,20 @@ class GraphSim:
         return ans
 
     def _log(self, call, h, ans, fired):
+        dropped = isinstance(ans, Dropped)
         entry = {
             "seq": call.seq, "t_mono": h.t_mono, "t_wall": h.t_wall,
             "port": h.server.scheme, "method": call.method,
             "path": call.target, "headers": logged_headers(call.headers),
             "body": logged_body(call.body, call.header("Content-Type")),
-            "status": None if ans is DROP else ans.status,
-            "retry_after": None if ans is DROP else ans.headers.get(
+            "status": None if dropped else ans.status,
+            "retry_after": None if dropped else ans.headers.get(
                 "Retry-After"),
             "faults": sorted(f.name for f in fired.values()) + (
-                [ans.fault] if ans is not DROP and ans.fault else []),
+                [ans.fault] if not dropped and ans.fault else []),
             "duration_ms": round((time.monotonic() - h.t_mono) * 1000, 3),
         }
-        if ans is not DROP and ans.unsupported:
+        if not dropped and ans.unsupported:
             self._loud(entry, call.method, call.target)
         self.log.write(entry)
 
@@ -240,7 +247,6 @@ class GraphSim:
 
     def fault_error(self, fault, call):
         """GraphError for a status / member_page fault."""
-        from tenant import GraphError
         status = int(fault.spec.get("status", 503))
         headers = {}
         if fault.spec.get("retry_after") is not None:
@@ -416,8 +422,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _respond(self, ans):
-        if ans is DROP:
+        if isinstance(ans, Dropped):
             self.close_connection = True
+            if ans.reset:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
             return
         if isinstance(ans.body, (dict, list)):
             payload = json.dumps(ans.body, ensure_ascii=False,
@@ -487,14 +496,6 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
             pass
         finally:
             conn.close()
-
-
-class DropHandlerMixin:
-    """Nothing: placeholder removed."""
-
-
-def reset_on_drop(handler_cls):
-    return handler_cls
 
 
 def parse_args(argv):
