@@ -28,7 +28,8 @@ from tenant import parse_time
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-CERT_DOC = "https://learn.microsoft.com/entra/identity-platform/certificate-credentials"
+CERT_DOC = ("https://learn.microsoft.com/entra/identity-platform/"
+            "certificate-credentials")
 
 
 def _ts():
@@ -81,9 +82,9 @@ class Tokens:
     def __init__(self):
         self.table = {}
 
-    def issue(self, client_id, lifetime, source):
+    def issue(self, client_id, lifetime):
         token = secrets.token_urlsafe(48)
-        self.table[token] = {"client_id": client_id, "source": source,
+        self.table[token] = {"client_id": client_id,
                              "issued": time.monotonic(),
                              "lifetime": lifetime, "uses": 0}
         return token
@@ -196,13 +197,13 @@ def _tempfile(directory, data):
     return name
 
 
-def _check_scope(scope, own_base):
+def _check_scope(scope, own_resources):
     """Scope must be {resource}/.default for Graph (GRAPH.md 1.1); the
-    simulator's own base URL counts as the Graph resource."""
+    simulator's own base URLs count as the Graph resource."""
     if not scope:
         raise _request(900144, "The request body must contain the following "
                        "parameter: 'scope'.")
-    resources = (GRAPH_RESOURCE, GRAPH_APP_ID, own_base)
+    resources = (GRAPH_RESOURCE, GRAPH_APP_ID) + own_resources
     for s in scope.split():
         res, _, suffix = s.rstrip("/").rpartition("/")
         if suffix != ".default":
@@ -237,14 +238,17 @@ class TokenService:
         self.tokens = tokens
         self.certs = cert_store
 
-    def token_endpoint(self, tenant_ref, form, auth_header, own_base):
-        """(status, body) for a token request; form: dict of str."""
+    def token_endpoint(self, tenant_ref, form, auth_header, own_base,
+                       own_resources):
+        """(status, body) for a token request; form: dict of str. own_base:
+        scheme://host[:port] as the client addressed this server."""
         try:
-            return 200, self._issue(tenant_ref, form, auth_header, own_base)
+            return 200, self._issue(tenant_ref, form, auth_header, own_base,
+                                    own_resources)
         except AuthError as e:
             return e.status, e.body()
 
-    def _issue(self, tenant_ref, form, auth_header, own_base):
+    def _issue(self, tenant_ref, form, auth_header, own_base, own_resources):
         t = self.tenant
         if not t.matches_tenant(tenant_ref):
             raise _request(90002, "Tenant '%s' not found. This may happen if "
@@ -264,7 +268,7 @@ class TokenService:
         if not cid:
             raise _request(900144, "The request body must contain the "
                            "following parameter: 'client_id'.")
-        _check_scope(form.get("scope", ""), own_base)
+        _check_scope(form.get("scope", ""), own_resources)
         app = t.apps.get(cid.lower())
         if app is None:
             raise _request(700016, "Application with identifier '%s' was not "
@@ -284,7 +288,7 @@ class TokenService:
                 secret = basic[1]
             self._check_secret(app, cid, secret)
         lifetime = t.token_lifetime
-        token = self.tokens.issue(cid.lower(), lifetime, "client_credentials")
+        token = self.tokens.issue(cid.lower(), lifetime)
         return {"token_type": "Bearer", "expires_in": lifetime,
                 "ext_expires_in": lifetime, "access_token": token}
 
@@ -307,8 +311,9 @@ class TokenService:
                for s in matched):
             raise _client(7000222, "The provided client secret keys for app "
                           "'%s' are expired. Visit the Azure portal to create "
-                          "new keys for your app: https://aka.ms/NewClientSecret"
-                          ", or consider using certificate credentials for "
+                          "new keys for your app: "
+                          "https://aka.ms/NewClientSecret, "
+                          "or consider using certificate credentials for "
                           "added security: https://aka.ms/certCreds." % cid)
 
     @staticmethod
@@ -417,8 +422,8 @@ class TokenService:
         if resource.rstrip("/") not in (GRAPH_RESOURCE,) + own_resources:
             return 400, {"error": "invalid_resource",
                          "error_description": "AADSTS500011: The resource "
-                                              "principal named %s was not "
-                                              "found in the tenant." % resource}
+                         "principal named %s was not found in the tenant."
+                         % resource}
         mi = self.tenant.managed_identity or {}
         wanted = {k: query[k] for k in ("client_id", "object_id", "msi_res_id")
                   if k in query}
@@ -428,7 +433,7 @@ class TokenService:
                          "error_description": "Identity not found"}
         lifetime = self.tenant.token_lifetime
         token = self.tokens.issue(str(mi.get("clientId", "")).lower(),
-                                  lifetime, "imds")
+                                  lifetime)
         now = int(time.time())
         # IMDS returns the numbers as JSON strings (GRAPH.md 1.5).
         return 200, {"access_token": token, "refresh_token": "",

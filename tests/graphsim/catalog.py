@@ -12,9 +12,11 @@ import csv
 import os
 import re
 
-DEFAULT_CSV = os.path.normpath(os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared",
-    "data", "licensing-service-plan-reference.csv"))
+# A copy of shared/data/licensing-service-plan-reference.csv (Microsoft's
+# table, unchanged; provenance in data/README.md) so the repository tests
+# itself without shared/ beside it.
+DEFAULT_CSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
+                           "licensing-service-plan-reference.csv")
 GUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
     r"[0-9a-fA-F]{12}$")
@@ -31,10 +33,9 @@ def is_guid(text):
 class Product:
     """One SKU: skuId, part number and its service plans in CSV order."""
 
-    def __init__(self, sku_id, part, name):
+    def __init__(self, sku_id, part):
         self.sku_id = sku_id
         self.part = part
-        self.name = name
         self.plans = []            # [(servicePlanId, servicePlanName)]
         self._plan_ids = set()
 
@@ -59,8 +60,7 @@ class Catalog:
         sku_id = row["GUID"].lower()
         prod = self.by_id.get(sku_id)
         if prod is None:
-            prod = Product(sku_id, row["String_Id"],
-                           row["Product_Display_Name"])
+            prod = Product(sku_id, row["String_Id"])
             self.by_id[sku_id] = prod
             self._by_part.setdefault(prod.part.upper(), []).append(prod)
         prod.add_plan(row["Service_Plan_Id"].lower(), row["Service_Plan_Name"])

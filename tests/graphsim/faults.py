@@ -9,12 +9,17 @@ matching requests pass), "count" (fire at most N times) and "probability"
 
   latency      {"ms": N}                       sleep before answering
   status       {"status": 429|500|503|504|..., "retry_after": S|null,
-                "code": ..., "message": ...}   answer with that error
+                "code": ..., "message": ..., "apply": false}
+                                               answer with that error (apply:
+                                               the request takes effect first)
   rate_limit   {"kind": "read"|"write"|"all", "rps": R, "burst": B,
                 "retry_after": "fractional"|"integer"|"none",
                 "penalize": true}              token bucket; 429 when empty
   truncate     {}                              full Content-Length, half body
-  drop         {"reset": false}                close without answering
+  drop         {"reset": false, "apply": false}
+                                               close without answering (reset:
+                                               with a TCP RST; apply: after
+                                               the request took effect)
   token_expiry {"after_seconds": S} | {"after_requests": N}
   member_page  {"group": ID, "page": K, "status": 503, "retry_after": S}
   batch_envelope {"status": 424}               envelope status of a $batch
@@ -97,7 +102,8 @@ class Fault:
             return None
         if style == "integer":
             return str(max(1, math.ceil(wait)))
-        return "%.3f" % max(wait, 0.001)
+        # rounded up, so that waiting exactly this long always suffices
+        return "%.3f" % max(math.ceil(wait * 1000) / 1000, 0.001)
 
 
 class Faults:
@@ -110,6 +116,9 @@ class Faults:
         self.doc = doc
         self.rng = random.Random(doc.get("seed", 0))
         self.page_size = doc.get("page_size", page_size)
+        if self.page_size is not None and (
+                not isinstance(self.page_size, int) or self.page_size < 1):
+            raise ValueError("page_size must be a positive integer")
         self.faults = [Fault(s, i) for i, s in
                        enumerate(doc.get("faults", []))]
 

@@ -41,9 +41,7 @@ ROUTES = [(re.compile(p), m) for p, m in (
     (r"^users/[^/]+/assignLicense$", {"POST": "assign_license"}),
     (r"^\$batch$", {"POST": "batch"}),
 )]
-EXAMPLES = os.path.normpath(os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared",
-    "data", "graph-examples"))
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
 class Call:
@@ -131,8 +129,9 @@ def _skiptoken(state):
     return "gs1" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _read_skiptoken(call, key):
-    """Paging state from $skiptoken, checked against this list's key."""
+def _read_skiptoken(call, key, fields):
+    """Paging state from $skiptoken, checked against this list's key and
+    the field types it must hold ({"o": int, ...}); page "p" >= 1."""
     tok = call.query.get("$skiptoken")
     if tok is None:
         return None
@@ -142,7 +141,9 @@ def _read_skiptoken(call, key):
         raw = tok[3:]
         state = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw)
                                                                % 4)))
-        if state.get("k") != key:
+        if not isinstance(state, dict) or state.get("k") != key or not all(
+                isinstance(state.get(f), t) for f, t in fields.items()) or \
+                not isinstance(state.get("p"), int) or state["p"] < 1:
             raise ValueError(tok)
         return state
     except (ValueError, binascii.Error):
@@ -180,9 +181,11 @@ class GraphApi:
         try:
             return self._route(call, segs)
         except GraphError as e:
-            return Answer(e.status,
-                          e.body or error_body(e.code, e.message, call),
-                          e.headers, unsupported=isinstance(e, Unsupported))
+            ans = Answer(e.status,
+                         e.body or error_body(e.code, e.message, call),
+                         e.headers, unsupported=isinstance(e, Unsupported))
+            ans.fault = e.fault
+            return ans
 
     def _route(self, call, segs):
         rest = call.path[len("/v1.0/"):]
@@ -236,7 +239,7 @@ class GraphApi:
                                   "Request_UnsupportedQuery")
             size = int(raw)
         forced = self.sim.faults.page_size
-        return min(size, int(forced)) if forced else size
+        return min(size, forced) if forced else size
 
     @staticmethod
     def _count_wanted(call):
@@ -319,6 +322,9 @@ class GraphApi:
         if len(segs) == 4:
             cast = {"microsoft.graph.user": "user",
                     "microsoft.graph.group": "group"}.get(segs[3])
+            if cast is None and not segs[3].startswith("microsoft.graph."):
+                raise Unsupported(400, "BadRequest", "Resource not found for "
+                                  "the segment '%s'." % segs[3])
             if cast is None:
                 # GRAPH.md 3.1: a cast to a type the group can't contain.
                 raise bad_request("The type '%s' is not a valid member type "
@@ -339,12 +345,12 @@ class GraphApi:
         size = self._page_size(call)
         ids = self._member_ids(g.id, segs[2] == "transitiveMembers", cast)
         key = "m:%s:%s:%s" % (g.id, segs[2], cast)
-        state = _read_skiptoken(call, key) or {"o": 0, "p": 1}
+        state = _read_skiptoken(call, key, {"o": int}) or {"o": 0, "p": 1}
         fault = self.sim.faults.member_page(call.method, call.target, g.id,
                                             state["p"])
         if fault is not None:
-            raise self.sim.fault_error(fault, call)
-        start = state["o"]
+            raise self.sim.fault_error(fault)
+        start = max(0, state["o"])
         chunk = ids[start:start + size]
         t = self.tenant
         value = [t.render_user(t.users[i], sel, typed=True) if i in t.users
@@ -384,7 +390,7 @@ class GraphApi:
             # .md); GRAPH.md 3.2 names only the /$count form as advanced.
             ids = self.tenant.holders(m.group(3).lower())
             key = "u:" + m.group(3).lower()
-        state = _read_skiptoken(call, key) or {"c": "", "p": 1}
+        state = _read_skiptoken(call, key, {"c": str}) or {"c": "", "p": 1}
         # A cursor on the sorted ids keeps pages stable across writes.
         start = self.tenant.after(ids, state["c"])
         chunk = ids[start:start + size]

@@ -34,6 +34,7 @@ import struct
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 import uuid
 
@@ -71,9 +72,11 @@ class Dropped:
 
 
 def atomic_write_json(path, obj):
+    """Write JSON via a temporary file and rename. Compact: the C encoder
+    only serves indent=None, and dumps of 100k users must stay quick."""
     tmp = "%s.%d.tmp" % (path, os.getpid())
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1, ensure_ascii=False)
+        json.dump(obj, f, ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
     os.replace(tmp, path)
 
@@ -170,7 +173,10 @@ class GraphSim:
         with self.lock:
             fired = self.faults.request(call.method, call.target)
         if "drop" in fired:
-            ans = Dropped(bool(fired["drop"].spec.get("reset")))
+            spec = fired["drop"].spec
+            if spec.get("apply"):       # the request takes effect, unanswered
+                self.process(call, fired, h.server.scheme)
+            ans = Dropped(bool(spec.get("reset")))
         else:
             ans = self.process(call, fired, h.server.scheme)
             if "truncate" in fired:
@@ -188,8 +194,8 @@ class GraphSim:
             "status": None if dropped else ans.status,
             "retry_after": None if dropped else ans.headers.get(
                 "Retry-After"),
-            "faults": sorted(f.name for f in fired.values()) + (
-                [ans.fault] if not dropped and ans.fault else []),
+            "faults": sorted({f.name for f in fired.values()} | (
+                {ans.fault} if not dropped and ans.fault else set())),
             "duration_ms": round((time.monotonic() - h.t_mono) * 1000, 3),
         }
         if not dropped and ans.unsupported:
@@ -208,7 +214,8 @@ class GraphSim:
         entry = {
             "seq": self.log.next_seq(), "t_mono": t_mono, "t_wall": t_wall,
             "port": "https", "batch": outer.seq, "batch_item": item["id"],
-            "method": item["method"].upper(), "path": item["url"],
+            "method": item["method"].upper(),
+            "path": "/v1.0/" + item["url"].lstrip("/"), "url": item["url"],
             "headers": logged_headers({k.lower(): v for k, v in (
                 item.get("headers") or {}).items()}),
             "body": item.get("body"), "status": res["status"],
@@ -216,7 +223,7 @@ class GraphSim:
             "faults": [ans.fault] if ans is not None and ans.fault else [],
         }
         if ans is not None and ans.unsupported:
-            self._loud(entry, entry["method"], "$batch:" + item["url"])
+            self._loud(entry, entry["method"], entry["path"] + " (in $batch)")
         self.log.write(entry)
 
     # ---- fault answers, throttling, auth ---------------------------------
@@ -231,9 +238,11 @@ class GraphSim:
         if "latency" in fired:
             time.sleep(fired["latency"].spec.get("ms", 0) / 1000.0)
         if "status" in fired:
-            ans = self.fault_answer(fired["status"], call)
-            ans.fault = fired["status"].name
-            return ans
+            if fired["status"].spec.get("apply"):
+                # GRAPH.md 6.1: an error answer does not prove the write
+                # failed; "apply" runs the request before answering.
+                self.endpoint(call, scheme)
+            return self.fault_answer(fired["status"], call)
         # GRAPH.md 5: a batch costs what its requests cost; the envelope
         # itself is not rate limited.
         if call.path != "/v1.0/$batch":
@@ -245,27 +254,33 @@ class GraphSim:
                 return ans
         return self.endpoint(call, scheme)
 
-    def fault_error(self, fault, call):
+    @staticmethod
+    def fault_error(fault):
         """GraphError for a status / member_page fault."""
         status = int(fault.spec.get("status", 503))
         headers = {}
         if fault.spec.get("retry_after") is not None:
             headers["Retry-After"] = str(fault.spec["retry_after"])
         if status == 429:
-            return GraphError(429, "TooManyRequests", "", headers,
-                              body=throttle_body())
-        code, msg = FAULT_TEXT.get(status, ("UnknownError", "Fault."))
-        return GraphError(status, fault.spec.get("code", code),
-                          fault.spec.get("message", msg), headers)
+            e = GraphError(429, "TooManyRequests", "", headers,
+                           body=throttle_body())
+        else:
+            code, msg = FAULT_TEXT.get(status, ("UnknownError", "Fault."))
+            e = GraphError(status, fault.spec.get("code", code),
+                           fault.spec.get("message", msg), headers)
+        e.fault = fault.name
+        return e
 
     def fault_answer(self, fault, call):
-        e = self.fault_error(fault, call)
+        e = self.fault_error(fault)
         if call.path.startswith("/v1.0/"):
             body = e.body or error_body(e.code, e.message, call)
         else:           # token / IMDS endpoints answer in the OAuth shape
             body = {"error": "temporarily_unavailable" if e.status in (
                 429, 503) else "server_error", "error_description": e.message}
-        return Answer(e.status, body, e.headers)
+        ans = Answer(e.status, body, e.headers)
+        ans.fault = e.fault
+        return ans
 
     def throttled(self, limit, wait, call):
         """429 of a rate-limit fault: the sample body of GRAPH.md 6.1 and
@@ -296,7 +311,7 @@ class GraphSim:
         if m:
             return self._token(call, urllib.parse.unquote(m.group(1)))
         if not call.path.startswith("/v1.0/"):
-            return Answer(404, error_body("BadRequest", "Resource not found "
+            return Answer(400, error_body("BadRequest", "Resource not found "
                                           "for the segment '%s'." %
                                           call.path.strip("/").split("/")[0],
                                           call), unsupported=True)
@@ -325,7 +340,8 @@ class GraphSim:
         form = dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
         with self.lock:
             status, body = self.tokensvc.token_endpoint(
-                tenant_ref, form, call.header("Authorization"), call.base)
+                tenant_ref, form, call.header("Authorization"), call.base,
+                self.own_resources())
         return Answer(status, body)
 
     def _imds(self, call):
@@ -333,12 +349,15 @@ class GraphSim:
             return Answer(404, {"error": "not_found",
                                 "error_description": "Not found."},
                           unsupported=True)
-        own = tuple("https://%s:%d" % (h, self.ports.get("https", 0))
-                    for h in ("127.0.0.1", "localhost"))
         with self.lock:
-            status, body = self.tokensvc.imds(call.query,
-                                              call.header("Metadata"), own)
+            status, body = self.tokensvc.imds(
+                call.query, call.header("Metadata"), self.own_resources())
         return Answer(status, body)
+
+    def own_resources(self):
+        """The simulator's base URLs, accepted as the Graph resource."""
+        return tuple("https://%s:%d" % (h, self.ports.get("https", 0))
+                     for h in ("127.0.0.1", "localhost"))
 
     # ---- control endpoints (not logged) ----------------------------------
 
@@ -399,7 +418,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self.send_error(400, str(e))
             return
-        self._respond(self.server.sim.dispatch(self, body))
+        try:
+            ans = self.server.sim.dispatch(self, body)
+        except Exception:           # a simulator bug: say so, keep serving
+            traceback.print_exc(file=sys.stderr)
+            ans = Answer(500, error_body("generalException", "graphsim "
+                                         "internal error (see its stderr)."))
+        self._respond(ans)
 
     def _read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -523,14 +548,22 @@ def main(argv):
             with open(args.faults, encoding="utf-8") as f:
                 faults_doc = json.load(f)
         sim = GraphSim(tenant, args.dir, faults_doc, args.page_size)
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except KeyError as e:
+        print("graphsim: %s: missing key %s" % (args.tenant, e),
+              file=sys.stderr)
+        return 2
+    except (OSError, ValueError, TypeError) as e:
         print("graphsim: %s" % e, file=sys.stderr)
         return 2
-    paths = certs.make_server_certs(args.dir)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(paths["cert"], paths["key"])
-    https = Server(sim, args.port, ctx)
-    plain = Server(sim, args.imds_port, None)
+    try:
+        paths = certs.make_server_certs(args.dir)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(paths["cert"], paths["key"])
+        https = Server(sim, args.port, ctx)
+        plain = Server(sim, args.imds_port, None)
+    except (OSError, RuntimeError, ssl.SSLError) as e:
+        print("graphsim: %s" % e, file=sys.stderr)
+        return 2
     sim.ports = {"https": https.server_port, "http": plain.server_port}
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -2,17 +2,19 @@
 """Deterministic tenant generator for graphsim (tenant format: README.md).
 
   mktenant.py --users N --groups G --seed S --out FILE
-              [--skus ENTERPRISEPACK:0.4,SPE_E5:0.1,...] [--headroom 0.1]
+              [--skus ENTERPRISEPACK:0.4,SPE_E5=100,...] [--headroom 0.1]
               [--no-location 0.05] [--direct 0.2] [--group-licensed 2]
-              [--domain contoso.onmicrosoft.com] [--cert-thumbprint T]
+              [--domain contoso.onmicrosoft.com] [--secret S]
+              [--cert-thumbprint T]
 
 Users get realistic names and usage locations (a share without one);
 groups form a nesting DAG (departments > teams) with overlapping
 membership; a share of users hold direct licenses (some with disabled
 plans) and some groups carry group-based licenses, whose direct members
-inherit them. Seats per SKU are the share of users given in --skus plus
-headroom, never below what the generated tenant consumes. The same
-arguments always give the same file.
+inherit them. Seats per SKU are a share of the users plus headroom (never
+below what the generated tenant consumes) or an exact number (which may be,
+as in real tenants, below it). The same arguments always give the same
+file.
 """
 
 import argparse
@@ -59,12 +61,19 @@ class Gen:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
 
-def parse_skus(text, catalog):
+def parse_skus(text, catalog, n_users, headroom):
+    """[(product, seats, exact)] from PART:SHARE (share of users, plus
+    headroom) or PART=SEATS (exact, may be below consumption) items."""
     out = []
     for item in text.split(","):
-        part, _, share = item.strip().partition(":")
-        prod = catalog.lookup(part)
-        out.append((prod, float(share or 0.2)))
+        item = item.strip()
+        if "=" in item:
+            part, _, seats = item.partition("=")
+            out.append((catalog.lookup(part), int(seats), True))
+        else:
+            part, _, share = item.partition(":")
+            out.append((catalog.lookup(part), math.ceil(
+                n_users * float(share or 0.2) * (1 + headroom)), False))
     return out
 
 
@@ -141,13 +150,13 @@ def license_users(gen, users, groups, skus, direct, n_group_licensed):
     held = {}
     for u in users:
         if gen.rng.random() < direct:
-            prod, _ = gen.rng.choice(skus)
+            prod = gen.rng.choice(skus)[0]
             u["licenses"].append({"sku": prod.part,
                                   "disabledPlans": disabled_plans(gen, prod)})
             held.setdefault(prod.sku_id, set()).add(u["id"])
     by_id = {u["id"]: u for u in users}
     for g in groups[-n_group_licensed:] if n_group_licensed else []:
-        prod, _ = gen.rng.choice(skus)
+        prod = gen.rng.choice(skus)[0]
         g["licenses"] = [{"sku": prod.part,
                           "disabledPlans": disabled_plans(gen, prod)}]
         for m in g["members"]:
@@ -159,7 +168,7 @@ def license_users(gen, users, groups, skus, direct, n_group_licensed):
 def build(args):
     catalog = Catalog(args.csv)
     gen = Gen(args.seed)
-    skus = parse_skus(args.skus, catalog)
+    skus = parse_skus(args.skus, catalog, args.users, args.headroom)
     tenant_id = gen.guid()
     groups = make_groups(gen, args.groups)
     users = make_users(gen, args.users, args.domain, args.no_location)
@@ -167,13 +176,14 @@ def build(args):
     consumed = license_users(gen, users, groups, skus, args.direct,
                              min(args.group_licensed, len(groups)))
     sku_specs = []
-    for prod, share in skus:
-        seats = math.ceil(args.users * share * (1 + args.headroom))
-        sku_specs.append({"skuPartNumber": prod.part,
-                          "enabled": max(seats, consumed.get(prod.sku_id, 0)),
+    for prod, seats, exact in skus:
+        if not exact:
+            seats = max(seats, consumed.get(prod.sku_id, 0))
+        sku_specs.append({"skuPartNumber": prod.part, "enabled": seats,
                           "capabilityStatus": "Enabled"})
     app = {"clientId": gen.guid(), "displayName": "licensed",
-           "secrets": [{"value": "graphsim-secret-%d" % args.seed}],
+           "secrets": [{"value": args.secret or
+                        "graphsim-secret-%d" % args.seed}],
            "certificates": []}
     if args.cert_thumbprint:
         app["certificates"].append({"x5t#S256": args.cert_thumbprint})
@@ -196,9 +206,12 @@ def main(argv):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True)
     ap.add_argument("--skus", default=DEFAULT_SKUS,
-                    help="PART:SHARE,... seats as a share of users")
+                    help="PART:SHARE (seats as a share of users) or "
+                    "PART=SEATS, comma-separated")
     ap.add_argument("--headroom", type=float, default=0.1,
-                    help="extra seats over the share (0.1 = 10%%)")
+                    help="extra seats over a share (0.1 = 10%%)")
+    ap.add_argument("--secret", help="the app's client secret "
+                    "(default graphsim-secret-SEED)")
     ap.add_argument("--no-location", type=float, default=0.05,
                     help="share of users without usageLocation")
     ap.add_argument("--direct", type=float, default=0.2,

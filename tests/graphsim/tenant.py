@@ -47,7 +47,10 @@ NS = uuid.UUID("0b6a4c52-8f0e-4b59-9d43-2a9f6b0a4e11")
 
 class GraphError(Exception):
     """A Graph error answer: HTTP status, error.code, error.message; body
-    replaces the standard error body when set (the 429 sample)."""
+    replaces the standard error body when set (the 429 sample); fault names
+    the injected fault that caused it, if any."""
+
+    fault = None
 
     def __init__(self, status, code, message, headers=None, body=None):
         super().__init__(message)
@@ -90,7 +93,6 @@ class Sku:
     """A subscribed SKU: catalog product plus the tenant's seat numbers."""
 
     def __init__(self, tenant, product, spec):
-        self.product = product
         self.sku_id = product.sku_id
         self.part = product.part
         self.enabled = int(spec.get("enabled", 0))
