@@ -17,7 +17,7 @@ CC        ?= cc
 PKG_CONFIG ?= pkg-config
 FUZZ_SECONDS ?= 60
 
-PKGS      := libcurl libcjson libsystemd inih libcrypto
+PKGS      := libcurl libcjson libsystemd inih libssl libcrypto
 DEBS      := build-essential pkg-config clang clang-format \
 	     libcurl4-openssl-dev libcjson-dev libsystemd-dev libinih-dev \
 	     libssl-dev libcmocka-dev python3 openssl
@@ -31,13 +31,14 @@ endif
 CFLAGS    ?= -O2 -g
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	     -fno-omit-frame-pointer
+# Kept apart from CFLAGS so that `make CFLAGS=...` cannot drop them.
 ifdef SANITIZE
-CFLAGS    += $(SAN_FLAGS)
-LDFLAGS   += $(SAN_FLAGS)
+SAN       := $(SAN_FLAGS)
 endif
 CPPFLAGS  += -I. -D_GNU_SOURCE -DLICENSED_VERSION='"$(VERSION)"'
-ALL_CFLAGS = -std=c17 $(WARN) $(CFLAGS) $(CPPFLAGS) \
+ALL_CFLAGS = -std=c17 $(WARN) $(CFLAGS) $(SAN) $(CPPFLAGS) \
 	     $(shell $(PKG_CONFIG) --cflags $(PKGS))
+LDFLAGS   += $(SAN)
 LIBS       = $(shell $(PKG_CONFIG) --libs $(PKGS))
 
 CORE_SRC  := $(wildcard policy/*.c config/*.c graph/*.c)
@@ -77,7 +78,12 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS)
 
-test check: $(BUILD)/licensed $(TEST_BIN)
+$(BUILD)/tests/graphtool: tests/integration/graphtool.c $(BUILD)/daemon/client.o \
+		$(BUILD)/daemon/log.o $(BUILD)/libcore.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+test check: $(BUILD)/licensed $(TEST_BIN) $(BUILD)/tests/graphtool
 	@BUILD=$(BUILD) tests/run.sh
 
 sanitize:

@@ -6,8 +6,10 @@
  * either fills a complete, validated struct config or leaves the caller's
  * untouched, so a reload can keep the running one.  Paths in the file are
  * resolved against the file's directory; the credential file is located
- * ($CREDENTIALS_DIRECTORY first) and checked, but its contents are read
- * only when the Graph client is set up.
+ * (a relative name in $CREDENTIALS_DIRECTORY when systemd sets it, else
+ * next to the config file; no fallback from one to the other) and
+ * checked, but its contents are read only when the Graph client is set
+ * up.
  */
 #ifndef LICENSED_CONFIG_H
 #define LICENSED_CONFIG_H

@@ -2,6 +2,7 @@
  * inifile: inih behind a line reader that knows line numbers.
  * See inifile.h for why.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -102,7 +103,9 @@ static bool check_line(struct reader *r, const char *s, size_t len)
 	}
 	if (s[lead] == '[')
 		return check_section(r, s + lead, len - lead);
-	eq = lead + strcspn(s + lead, "=:");
+	/* s is not terminated at the line's end: stay within len. */
+	for (eq = lead; eq < len && s[eq] != '=' && s[eq] != ':'; eq++)
+		;
 	if (eq >= len) {
 		problem(r, "expected 'key = value' or '[section]'");
 		return false;
@@ -114,6 +117,18 @@ static bool check_line(struct reader *r, const char *s, size_t len)
 	r->has_prev_key = true;
 	r->n_items++;
 	return true;
+}
+
+/*
+ * Length of s without its inline comment (a ';' after a space), cut as
+ * inih cuts key lines: inih r55 leaves the comment on continuation lines.
+ */
+static size_t cut_comment(const char *s, size_t len)
+{
+	for (size_t i = 1; i < len; i++)
+		if (s[i] == ';' && isspace((unsigned char)s[i - 1]))
+			return i;
+	return len;
 }
 
 static char *read_line(char *str, int num, void *stream)
@@ -146,6 +161,8 @@ static char *read_line(char *str, int num, void *stream)
 		r->is_continuation = false;
 	} else if (!check_line(r, s, len)) {
 		len = 0;
+	} else if (r->is_continuation) {
+		len = cut_comment(s, len);
 	}
 	memcpy(str, s, len);
 	str[len] = '\n';

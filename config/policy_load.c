@@ -519,6 +519,10 @@ static int on_key(void *user, const struct inifile_pos *at, const char *section,
 		report(l, at->line, "'%s' is outside any section", key);
 	} else if (value[0] == '\0') {
 		report(l, at->line, "missing value for '%s'", key);
+		if (l->section == SECTION_RULE && strcmp(key, "sku") == 0)
+			l->seen.sku = at->line; /* reported once is enough */
+		if (l->section == SECTION_RULE && strcmp(key, "group") == 0)
+			l->seen.group = at->line;
 	} else if (l->section == SECTION_RULE) {
 		rule_key(l, at, key, value);
 	} else if (at->is_continuation && l->section != SECTION_EXCLUDE) {
@@ -600,7 +604,7 @@ static int list_dir(struct ploader *l, const char *dir, char ***ret,
 		(void)snprintf(*dst, len, "%s/%s", dir, e->d_name);
 	}
 	closedir(d);
-	if (r >= 0)
+	if (r >= 0 && n > 0) /* qsort(NULL, 0, ...) is undefined */
 		qsort(v, n, sizeof(*v), cmp_names);
 	*ret = v;
 	*ret_n = n;

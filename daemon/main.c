@@ -12,9 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "config/config.h"
 #include "config/policy_load.h"
 #include "daemon/log.h"
+#include "daemon/online.h"
 #include "daemon/summary.h"
 #include "policy/policy.h"
 
@@ -25,6 +28,7 @@
 enum {
 	EXIT_OK = 0,
 	EXIT_INVALID = 2,
+	EXIT_UNREADABLE = 3,
 };
 
 struct args {
@@ -32,6 +36,7 @@ struct args {
 	const char *command;
 	bool is_help;
 	bool is_version;
+	bool is_online;
 };
 
 static void usage(FILE *f)
@@ -56,9 +61,10 @@ static int parse_args(int argc, char **argv, struct args *ret)
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "online", no_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct args a = { CONFIG_DEFAULT_PATH, NULL, false, false };
+	struct args a = { CONFIG_DEFAULT_PATH, NULL, false, false, false };
 	int c;
 
 	opterr = 0;
@@ -69,6 +75,8 @@ static int parse_args(int argc, char **argv, struct args *ret)
 			a.is_help = true;
 		} else if (c == 'V') {
 			a.is_version = true;
+		} else if (c == 'o') {
+			a.is_online = true;
 		} else {
 			if (optopt)
 				log_error("licensed: unknown or incomplete "
@@ -84,6 +92,10 @@ static int parse_args(int argc, char **argv, struct args *ret)
 		a.command = argv[optind++];
 	if (optind < argc) {
 		log_error("licensed: unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (a.is_online && (!a.command || strcmp(a.command, "check") != 0)) {
+		log_error("licensed: --online goes with 'check'");
 		return -EINVAL;
 	}
 	*ret = a;
@@ -103,7 +115,7 @@ static void print_diags(struct diags *d)
 		log_error("... and %zu more errors", d->n_dropped);
 }
 
-static int cmd_check(const char *config_path)
+static int cmd_check(const char *config_path, bool is_online)
 {
 	struct config cfg = { 0 };
 	struct policy pol = { 0 };
@@ -124,6 +136,10 @@ static int cmd_check(const char *config_path)
 			  diags_count(&diags) == 1 ? "error" : "errors");
 		goto out;
 	}
+	if (is_online) {
+		rc = online_check(stdout, &cfg, &pol);
+		goto out;
+	}
 	r = summary_print(stdout, &cfg, &pol);
 	if (r < 0) {
 		log_error("licensed: cannot write the summary: %s",
@@ -131,7 +147,7 @@ static int cmd_check(const char *config_path)
 		goto out;
 	}
 	printf("ok: config and policy are valid (offline: groups, SKUs and "
-	       "plans are resolved against the tenant at each round)\n");
+	       "plans are resolved by 'check --online' and at each round)\n");
 	rc = EXIT_OK;
 out:
 	diags_clear(&diags);
@@ -143,6 +159,7 @@ out:
 int main(int argc, char **argv)
 {
 	struct args a;
+	int rc;
 
 	if (parse_args(argc, argv, &a) < 0) {
 		usage(stderr);
@@ -156,8 +173,15 @@ int main(int argc, char **argv)
 		printf("licensed %s\n", LICENSED_VERSION);
 		return EXIT_OK;
 	}
-	if (a.command && strcmp(a.command, "check") == 0)
-		return cmd_check(a.config);
+	if (a.command && strcmp(a.command, "check") == 0) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+			log_error("licensed: cannot initialise libcurl");
+			return EXIT_UNREADABLE;
+		}
+		rc = cmd_check(a.config, a.is_online);
+		curl_global_cleanup();
+		return rc;
+	}
 	if (a.command)
 		log_error("licensed: unknown command '%s'", a.command);
 	else

@@ -1,6 +1,9 @@
 /*
  * model: the plain data every layer shares.
  *
+ * Two halves: the policy as the admin wrote it (struct policy), and the
+ * tenant as Graph showed it (struct snapshot and its parts).
+ *
  * policy/ owns this vocabulary because it is the leaf everyone points at:
  * config/ fills a struct policy from INI files, graph/ will fill a tenant
  * snapshot, and the planner reads both.  Everything here is transparent
@@ -11,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "policy/guid.h"
 
@@ -74,6 +78,114 @@ struct policy {
 	char **excluded_upns; /* lower case */
 	size_t n_excluded_upns;
 	char usage_location[3]; /* [defaults]; "" when none */
+};
+
+/* ---- the tenant, as read from Graph ---------------------------------- */
+
+/* subscribedSku.capabilityStatus */
+enum sku_status {
+	SKU_ENABLED,
+	SKU_WARNING,
+	SKU_SUSPENDED,
+	SKU_DELETED,
+	SKU_LOCKED_OUT,
+	SKU_OTHER,
+};
+
+struct service_plan {
+	struct guid id;
+	char *name;	   /* servicePlanName */
+	bool is_for_users; /* appliesTo == "User" */
+};
+
+struct sku {
+	struct guid id;
+	char *part_number; /* skuPartNumber */
+	bool is_for_users; /* appliesTo == "User" */
+	enum sku_status status;
+	int64_t enabled; /* prepaidUnits.enabled */
+	int64_t warning; /* prepaidUnits.warning */
+	int64_t suspended;
+	int64_t locked_out;
+	int64_t consumed; /* consumedUnits */
+	struct service_plan *plans;
+	size_t n_plans;
+};
+
+/* Where a user's license comes from (licenseAssignmentStates). */
+enum assigned_by {
+	ASSIGNED_DIRECTLY, /* assignedByGroup null */
+	ASSIGNED_BY_GROUP, /* inherited from group-based licensing */
+	ASSIGNED_UNKNOWN,  /* in assignedLicenses without a state entry */
+};
+
+struct assignment {
+	struct guid sku;
+	enum assigned_by by;
+	struct guid group; /* assignedByGroup, when ASSIGNED_BY_GROUP */
+	struct guid *disabled_plans;
+	size_t n_disabled_plans;
+	char state[20]; /* Active, ActiveWithError, Disabled, Error */
+	char error[40]; /* "" or CountViolation, ... */
+};
+
+struct user {
+	struct guid id;
+	char *upn;
+	bool is_enabled;	/* accountEnabled */
+	char usage_location[3]; /* "" when none */
+	struct assignment *assignments;
+	size_t n_assignments;
+};
+
+/* Limits on what one read may hold. */
+#define SNAPSHOT_MAX_SKUS	 1000
+#define SNAPSHOT_MAX_PLANS	 500 /* per SKU */
+#define SNAPSHOT_MAX_ASSIGNMENTS 200 /* per user */
+
+/* A group of the policy as read: its transitive user members. */
+struct group_members {
+	struct guid id;
+	bool is_found;	   /* false: the group does not exist */
+	uint32_t *members; /* indices into snapshot.users */
+	size_t n_members;
+};
+
+/*
+ * Everything one round read, complete: a partial read never becomes a
+ * snapshot.  users holds every member of a policy group and every holder
+ * of a managed SKU, each once.
+ */
+struct snapshot {
+	struct sku *skus;
+	size_t n_skus;
+	struct user *users;
+	size_t n_users;
+	struct group_members *groups;
+	size_t n_groups;
+};
+
+/* ---- what the daemon remembers between rounds (state_dir) ----------- */
+
+enum removal_mode {
+	REMOVAL_OWNED,	       /* remove or edit only what licensed assigned */
+	REMOVAL_AUTHORITATIVE, /* every direct assignment follows the policy */
+	REMOVAL_NEVER,	       /* add and correct owned ones; never remove */
+};
+
+/* licensed assigned sku to user (at, by rule). */
+struct owned {
+	struct guid user;
+	struct guid sku;
+	int64_t since; /* wall clock, seconds */
+	char rule[POLICY_NAME_MAX + 1];
+};
+
+/* user lost the entitlement to sku at since; removal due at since+grace. */
+struct pending {
+	struct guid user;
+	struct guid sku;
+	int64_t since;
 };
 
 #endif

@@ -31,7 +31,9 @@ bool policy_is_country(const char *code)
 	if (strlen(code) != 2 || !isupper((unsigned char)code[0]) ||
 	    !isupper((unsigned char)code[1]))
 		return false;
-	for (const char *c = countries; *c; c += 3)
+	/* "ZW" ends the table without a space: stop before stepping past. */
+	for (const char *c = countries; c < countries + sizeof(countries) - 1;
+	     c += 3)
 		if (c[0] == code[0] && c[1] == code[1])
 			return true;
 	return false;
@@ -130,9 +132,9 @@ static int validate_chain(const struct policy *p, size_t ci,
 
 	for (size_t i = 0; i < c->n_skus; i++) {
 		const struct ref *s = &c->skus[i];
-		int r = 0;
+		int r = 0, n_before = n; /* one message per repeated SKU */
 
-		for (size_t j = 0; j < i && !r; j++)
+		for (size_t j = 0; j < i && n == n_before; j++)
 			if (policy_ref_same(s, &c->skus[j])) {
 				r = diags_add(diags, c->at.file, c->at.line,
 					      "precedence '%s': '%s' appears "
@@ -140,8 +142,9 @@ static int validate_chain(const struct policy *p, size_t ci,
 					      c->name, s->name);
 				n++;
 			}
-		for (size_t k = 0; k < ci && !r; k++)
-			for (size_t j = 0; j < p->chains[k].n_skus && !r; j++)
+		for (size_t k = 0; k < ci && n == n_before; k++)
+			for (size_t j = 0;
+			     j < p->chains[k].n_skus && n == n_before; j++)
 				if (policy_ref_same(s, &p->chains[k].skus[j])) {
 					r = diags_add(diags, c->at.file,
 						      c->at.line,
@@ -218,4 +221,31 @@ size_t policy_count_skus(const struct policy *p)
 		n += !seen;
 	}
 	return n;
+}
+
+int64_t policy_sku_free(const struct sku *s)
+{
+	int64_t free_units = s->enabled - s->warning - s->consumed;
+
+	return free_units > 0 ? free_units : 0;
+}
+
+const struct sku *policy_find_sku(const struct sku *skus, size_t n,
+				  const struct ref *r)
+{
+	for (size_t i = 0; i < n; i++)
+		if (r->is_id ? guid_equal(&skus[i].id, &r->id)
+			     : strcasecmp(skus[i].part_number, r->name) == 0)
+			return &skus[i];
+	return NULL;
+}
+
+const struct service_plan *policy_find_plan(const struct sku *s,
+					    const struct ref *r)
+{
+	for (size_t i = 0; i < s->n_plans; i++)
+		if (r->is_id ? guid_equal(&s->plans[i].id, &r->id)
+			     : strcasecmp(s->plans[i].name, r->name) == 0)
+			return &s->plans[i];
+	return NULL;
 }

@@ -11,6 +11,7 @@
 #define LICENSED_POLICY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "policy/diag.h"
@@ -38,6 +39,24 @@ bool policy_is_country(const char *code);
  * returns the number of problems found or -ENOMEM.
  */
 int policy_validate(const struct policy *p, struct diags *diags);
+
+/*
+ * Seats of a SKU that can still be assigned: enabled - warning - consumed,
+ * never below 0.  Units in warning are not counted as free (GRAPH.md
+ * section 2: the simpler enabled - consumed over-counts).
+ */
+int64_t policy_sku_free(const struct sku *s);
+
+/*
+ * The SKU of the snapshot a reference names (skuId, or skuPartNumber with
+ * case ignored), or NULL.
+ */
+const struct sku *policy_find_sku(const struct sku *skus, size_t n,
+				  const struct ref *r);
+
+/* The plan of s a reference names (id, or name with case ignored). */
+const struct service_plan *policy_find_plan(const struct sku *s,
+					    const struct ref *r);
 
 /* Number of distinct groups over all rules, or -ENOMEM. */
 ssize_t policy_count_groups(const struct policy *p);

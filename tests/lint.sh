@@ -8,7 +8,8 @@ problems=0
 say() { echo "lint: $*"; problems=$((problems + 1)); }
 
 sources=(policy/*.[ch] config/*.[ch] graph/*.[ch] daemon/*.[ch]
-	 tests/unit/*.[ch] tests/fuzz/*.[ch] tests/bench/*.[ch])
+	 tests/unit/*.[ch] tests/fuzz/*.[ch] tests/bench/*.[ch]
+	 tests/integration/*.[ch])
 
 # 1. clang-format (the checked-in .clang-format is the style).
 for f in "${sources[@]}"; do
@@ -43,7 +44,7 @@ for d in tests/unit tests/fuzz; do
 done
 
 # 4. Every header compiles on its own.
-cflags=$(pkg-config --cflags libcurl libcjson libsystemd inih libcrypto)
+cflags=$(pkg-config --cflags libcurl libcjson libsystemd inih libssl libcrypto)
 for h in policy/*.h config/*.h graph/*.h daemon/*.h; do
 	echo "#include \"$h\"" | cc -std=c17 -Wall -Wextra -D_GNU_SOURCE -I. $cflags \
 		-fsyntax-only -x c - 2>"/tmp/lint-header.$$" ||

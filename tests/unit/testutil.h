@@ -105,8 +105,7 @@ static inline void tmp_write(const char *name, mode_t mode, const char *text)
  * order, each formatted as diags_format() does.  On a mismatch every
  * message is printed first, which makes a failing test easy to read.
  */
-static inline void assert_diags_(const struct diags *d,
-				 const char *const *want)
+static inline void assert_diags_(const struct diags *d, const char *const *want)
 {
 	char buf[DIAG_TEXT_MAX + PATH_MAX + 32];
 	size_t n = 0;
@@ -125,7 +124,7 @@ static inline void assert_diags_(const struct diags *d,
 	}
 }
 
-#define assert_diags(d, ...) \
+#define assert_diags(d, ...)                                                   \
 	assert_diags_((d), (const char *const[]){ __VA_ARGS__, NULL })
 
 static inline void assert_no_diags(const struct diags *d)

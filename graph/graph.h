@@ -1,0 +1,152 @@
+/*
+ * graph: the daemon's only window on the tenant (SPEC section 4).
+ *
+ * Reads (subscribed SKUs, a group, the transitive user members of a group,
+ * the holders of a SKU) either return everything, every page followed, or
+ * fail: a partial list never leaves this module.  Writes (assignLicense,
+ * usageLocation) go out in JSON $batch requests of up to 20 and come back
+ * as one outcome per user, Graph's error classified and its text kept.
+ *
+ * Every request passes the throttle (a token bucket for reads, one for
+ * writes, Retry-After honoured) and is retried on 429, 5xx and dropped
+ * connections with backoff, within a retry budget per round; a 401 renews
+ * the token once.  Waiting is done by the caller's wait hook, so the
+ * daemon can keep its watchdog fed and react to SIGTERM between requests.
+ */
+#ifndef LICENSED_GRAPH_H
+#define LICENSED_GRAPH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "graph/auth.h"
+#include "graph/decode.h"
+#include "graph/encode.h"
+#include "graph/http.h"
+#include "policy/model.h"
+
+/* Pages followed in one read at most (999 users a page: ~10M users). */
+#define GRAPH_MAX_PAGES 10000
+
+/* Retries per round, all requests together, unless set otherwise. */
+#define GRAPH_RETRY_BUDGET 100
+
+/*
+ * Retries of one request at most.  With backoff doubling from 0.5 s this
+ * gives up on a server that stays down after about a minute.
+ */
+#define GRAPH_MAX_RETRIES 8
+
+struct graph_options {
+	const char *graph; /* base URL, no trailing '/' */
+	struct http_options http;
+	struct auth_options auth; /* .http is filled by graph_new */
+	double read_rate;	  /* requests per second */
+	double write_rate;
+	unsigned retry_budget; /* 0: GRAPH_RETRY_BUDGET */
+	/*
+	 * Wait until the monotonic time until_usec (or just check in, when it
+	 * has passed).  Return 0, or -ECANCELED to abandon the operation (the
+	 * daemon is stopping).  NULL: clock_nanosleep.
+	 */
+	int (*wait)(void *user, uint64_t until_usec);
+	void *wait_user;
+};
+
+/* A failed call: what to log. */
+struct graph_failure {
+	long status;	/* HTTP status, 0 if none */
+	char code[64];	/* Graph error code, or "" */
+	char text[768]; /* one line: method, path, status, message */
+};
+
+struct graph;
+
+int graph_new(const struct graph_options *o, struct graph **ret,
+	      struct graph_failure *reterr);
+void graph_free(struct graph *g);
+
+/* Start a round: the retry budget is full again.  Counters reset. */
+void graph_round_start(struct graph *g);
+
+/* Requests sent since graph_round_start (retries included). */
+struct graph_counters {
+	unsigned long reads;
+	unsigned long writes; /* inner requests of $batch included */
+	unsigned long batches;
+	unsigned long retries;
+	unsigned long throttled; /* 429 answers */
+};
+void graph_counters(const struct graph *g, struct graph_counters *ret);
+
+/*
+ * Reads.  Each returns 0 and its result, or a negative errno with
+ * *reterr: -EACCES (token or permission), -ENOENT (no such group),
+ * -EAGAIN (throttled or unavailable beyond the retry budget), -EBADMSG
+ * (a response that is not what Graph documents, e.g. cut short),
+ * -E2BIG (more than GRAPH_MAX_PAGES), -ECANCELED (wait hook), others.
+ */
+int graph_read_skus(struct graph *g, struct sku **ret, size_t *ret_n,
+		    struct graph_failure *reterr);
+
+/* *ret_name owned by the caller. */
+int graph_read_group(struct graph *g, const struct guid *id, char **ret_name,
+		     struct graph_failure *reterr);
+
+/*
+ * The user members of a group, nested groups resolved by Graph
+ * (transitiveMembers); other object types are skipped.  *ret is an array
+ * of users (free each with decode_user_clear, then the array).
+ */
+int graph_read_members(struct graph *g, const struct guid *group,
+		       struct user **ret, size_t *ret_n,
+		       struct graph_failure *reterr);
+
+/* Users holding sku (directly or inherited). */
+int graph_read_holders(struct graph *g, const struct guid *sku,
+		       struct user **ret, size_t *ret_n,
+		       struct graph_failure *reterr);
+
+/* ---- writes ---------------------------------------------------------- */
+
+/* One user's change: optionally set usageLocation, then assignLicense. */
+struct graph_write {
+	struct guid user;
+	char usage_location[3]; /* "" to leave it; else PATCH first */
+	const struct license_add *adds;
+	size_t n_adds;
+	const struct guid *removes;
+	size_t n_removes;
+};
+
+enum graph_outcome {
+	GRAPH_OK,
+	GRAPH_NO_USAGE_LOCATION,
+	GRAPH_NO_SEATS,
+	GRAPH_UNKNOWN_SKU,
+	GRAPH_PLAN_CONFLICT, /* mutually exclusive or dependent plans */
+	GRAPH_NOT_HELD,	     /* removing a SKU the user does not hold */
+	GRAPH_NO_USER,	     /* the user is gone */
+	GRAPH_NOT_SENT,	     /* budget exhausted or cancelled */
+	GRAPH_OTHER,
+};
+
+struct graph_result {
+	enum graph_outcome outcome;
+	long status;	   /* of the failing request, 0 if none */
+	char message[384]; /* Graph's message, raw */
+};
+
+/*
+ * Apply n writes, batched; results[i] answers writes[i].  Returns the
+ * number that failed (0: all applied), or a negative errno when nothing
+ * more could be sent (results still say which went through: the rest are
+ * GRAPH_NOT_SENT).
+ */
+int graph_apply(struct graph *g, const struct graph_write *writes, size_t n,
+		struct graph_result *results, struct graph_failure *reterr);
+
+/* Text for an outcome ("no seats", ...). */
+const char *graph_outcome_name(enum graph_outcome o);
+
+#endif

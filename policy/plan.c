@@ -1,0 +1,995 @@
+/*
+ * plan: the reconciliation planner.  See plan.h for the contract and the
+ * list of rules.
+ *
+ * Data flow inside plan_build():
+ *   resolve_rules()   rule -> SKU index, disabled-plan set, applied or not
+ *   resolve_chains()  SKU -> precedence chain and rank
+ *   index_state()     user -> ownership and pending-removal records
+ *   gather()          user -> rules that entitle it (counting sort)
+ *   plan_user()       per user, in id order: items
+ *   allocate_seats()  5.5 over the adds, in rule then user order
+ *   apply_cap()       5.6 over the removals
+ * Sizes: hash tables on binary GUIDs, arrays indexed by user, no scan
+ * that is quadratic in users.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "policy/guidmap.h"
+#include "policy/plan.h"
+#include "policy/policy.h"
+
+/* What one user is entitled to, per SKU (5.1, 5.2). */
+struct want {
+	uint32_t sku;
+	uint32_t rule; /* first rule in policy order */
+	uint32_t planset;
+	uint32_t better; /* PLAN_NONE, or the better SKU (precedence) */
+};
+
+/* How one user holds one SKU. */
+struct held {
+	const struct assignment *direct;
+	bool is_inherited; /* by group, or of unknown origin */
+};
+
+#define MAX_WANTS 64 /* managed SKUs one user can want */
+
+struct planner {
+	const struct policy *p;
+	const struct snapshot *s;
+	const struct plan_state *st;
+	const struct plan_options *o;
+	struct plan *plan;
+	size_t cap_items;
+	uint32_t *rule_sku;    /* per rule */
+	uint32_t *rule_set;    /* per rule: base disabled set */
+	bool *rule_ok;	       /* per rule: applied this round */
+	bool *sku_blocked;     /* per SKU: no change this round */
+	uint32_t *sku_chain;   /* per SKU: chain index or PLAN_NONE */
+	uint32_t *sku_rank;    /* per SKU: rank in the chain, 0 best */
+	struct guidmap skus;   /* SKU id -> index */
+	struct guidmap *plans; /* per SKU: plan id -> index */
+	struct guidmap groups; /* group id -> snapshot.groups index */
+	struct guidmap excluded;
+	struct guidmap owned; /* user -> first state.owned index */
+	uint32_t *owned_next;
+	struct guidmap pending;
+	uint32_t *pending_next;
+	uint32_t *ent_start; /* per user + 1: offsets into ent_rules */
+	uint32_t *ent_rules;
+	uint32_t *order; /* users sorted by id */
+};
+
+static int add_problem(struct planner *pl, const struct rule *r,
+		       const char *what, const char *name)
+{
+	pl->plan->totals.rule_errors++;
+	return diags_add(&pl->plan->problems, r->at.file, r->at.line,
+			 "rule '%s': %s '%s'; rule not applied this round",
+			 r->name, what, name);
+}
+
+/* The SKU's plans by id, for turning GUID lists into bit sets. */
+static int index_plans(struct planner *pl, uint32_t k)
+{
+	const struct sku *s = &pl->s->skus[k];
+	size_t ignored;
+
+	if (pl->plans[k].cap)
+		return 0;
+	for (size_t i = 0; i < s->n_plans; i++)
+		if (guidmap_put(&pl->plans[k], &s->plans[i].id, i, &ignored) <
+		    0)
+			return -ENOMEM;
+	return guidmap_reserve(&pl->plans[k], 1);
+}
+
+/* 5.2: a rule's disabled set; enabled_plans = all user plans but these. */
+static int rule_planset(struct planner *pl, const struct rule *r, uint32_t k,
+			bool *ret_ok)
+{
+	const struct sku *s = &pl->s->skus[k];
+	uint64_t bits[PLANSET_MAX_WORDS] = { 0 };
+	int64_t id;
+
+	*ret_ok = true;
+	for (size_t i = 0; i < r->n_plans; i++) {
+		const struct service_plan *sp =
+			policy_find_plan(s, &r->plans[i]);
+
+		if (!sp) {
+			*ret_ok = false;
+			return add_problem(pl, r, "unknown service plan",
+					   r->plans[i].name);
+		}
+		bits[(size_t)(sp - s->plans) / 64] |=
+			1ULL << ((size_t)(sp - s->plans) % 64);
+	}
+	for (size_t i = 0; r->is_allow_list && i < s->n_plans; i++) {
+		uint64_t bit = 1ULL << (i % 64);
+
+		/* Off: every plan for users not named; Company plans untouched. */
+		if (s->plans[i].is_for_users)
+			bits[i / 64] ^= bit;
+		else
+			bits[i / 64] &= ~bit;
+	}
+	id = planset_intern(&pl->plan->sets, k, bits);
+	if (id < 0)
+		return (int)id;
+	pl->rule_set[r - pl->p->rules] = (uint32_t)id;
+	return 0;
+}
+
+static int check_groups(struct planner *pl, const struct rule *r, bool *ret_ok)
+{
+	size_t gi;
+	char id[GUID_STRLEN + 1];
+
+	*ret_ok = true;
+	for (size_t j = 0; j < r->n_groups; j++) {
+		if (guidmap_get(&pl->groups, &r->groups[j], &gi) &&
+		    pl->s->groups[gi].is_found)
+			continue;
+		*ret_ok = false;
+		guid_format(&r->groups[j], id);
+		return add_problem(pl, r, "group does not exist", id);
+	}
+	return 0;
+}
+
+static int resolve_rule(struct planner *pl, size_t i)
+{
+	const struct rule *r = &pl->p->rules[i];
+	const struct sku *s =
+		policy_find_sku(pl->s->skus, pl->s->n_skus, &r->sku);
+	bool is_ok = false;
+	uint32_t k;
+	int rc;
+
+	pl->rule_sku[i] = PLAN_NONE;
+	if (!s)
+		return add_problem(pl, r, "SKU not subscribed", r->sku.name);
+	k = (uint32_t)(s - pl->s->skus);
+	pl->rule_sku[i] = k;
+	pl->plan->is_managed[k] = true;
+	rc = index_plans(pl, k);
+	if (rc == 0)
+		rc = check_groups(pl, r, &is_ok);
+	if (rc == 0 && is_ok)
+		rc = rule_planset(pl, r, k, &is_ok);
+	pl->rule_ok[i] = is_ok;
+	if (!is_ok)
+		pl->sku_blocked[k] = true; /* SPEC 3: no removals for it */
+	return rc < 0 ? rc : 0;
+}
+
+static int resolve_rules(struct planner *pl)
+{
+	size_t ignored;
+	int r = 0;
+
+	for (size_t i = 0; i < pl->s->n_skus && r >= 0; i++)
+		r = guidmap_put(&pl->skus, &pl->s->skus[i].id, i, &ignored);
+	for (size_t i = 0; i < pl->s->n_groups && r >= 0; i++)
+		r = guidmap_put(&pl->groups, &pl->s->groups[i].id, i, &ignored);
+	for (size_t i = 0; i < pl->p->n_rules && r >= 0; i++)
+		r = resolve_rule(pl, i);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * Precedence ranks.  A chain with a blocked SKU is blocked whole: with a
+ * rule of E5 failing, E3 members would otherwise look unranked and be
+ * given E3 next to the E5 they hold.
+ */
+static void resolve_chains(struct planner *pl)
+{
+	for (size_t k = 0; k < pl->s->n_skus; k++)
+		pl->sku_chain[k] = PLAN_NONE;
+	for (size_t c = 0; c < pl->p->n_chains; c++) {
+		const struct chain *ch = &pl->p->chains[c];
+		bool is_blocked = false;
+
+		for (size_t j = 0; j < ch->n_skus; j++) {
+			const struct sku *s = policy_find_sku(
+				pl->s->skus, pl->s->n_skus, &ch->skus[j]);
+			uint32_t k;
+
+			if (!s)
+				continue;
+			k = (uint32_t)(s - pl->s->skus);
+			pl->sku_chain[k] = (uint32_t)c;
+			pl->sku_rank[k] = (uint32_t)j;
+			is_blocked |= pl->sku_blocked[k];
+		}
+		for (size_t k = 0; is_blocked && k < pl->s->n_skus; k++)
+			if (pl->sku_chain[k] == c)
+				pl->sku_blocked[k] = true;
+	}
+}
+
+/*
+ * user -> records (ownership or pending removals) as linked lists through
+ * next[]: the map holds the first record of each user.  Both record types
+ * start with the user's id.
+ */
+static int index_records(struct guidmap *m, uint32_t **ret_next,
+			 const void *records, size_t n, size_t size)
+{
+	uint32_t *next = malloc((n ? n : 1) * sizeof(*next));
+
+	if (!next)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct guid *user =
+			(const struct guid *)((const char *)records + i * size);
+		size_t head;
+		int r = guidmap_put(m, user, i, &head);
+
+		if (r < 0) {
+			free(next);
+			return r;
+		}
+		next[i] = PLAN_NONE;
+		if (r == 0) { /* not the first: link after the head */
+			next[i] = next[head];
+			next[head] = (uint32_t)i;
+		}
+	}
+	*ret_next = next;
+	return 0;
+}
+
+static int index_state(struct planner *pl)
+{
+	const struct plan_state *st = pl->st;
+	int r;
+
+	r = index_records(&pl->owned, &pl->owned_next, st->owned, st->n_owned,
+			  sizeof(*st->owned));
+	if (r == 0)
+		r = index_records(&pl->pending, &pl->pending_next, st->pending,
+				  st->n_pending, sizeof(*st->pending));
+	for (size_t i = 0; r == 0 && i < pl->p->n_excluded_ids; i++) {
+		size_t ignored;
+
+		r = guidmap_put(&pl->excluded, &pl->p->excluded_ids[i], 0,
+				&ignored);
+		r = r < 0 ? r : 0;
+	}
+	return r;
+}
+
+/* The record of (user, sku) in an index_records() list, or NULL. */
+static const void *find_record(const struct guidmap *m, const uint32_t *next,
+			       const void *records, size_t size,
+			       const struct guid *user, const struct guid *sku)
+{
+	size_t i;
+
+	if (!guidmap_get(m, user, &i))
+		return NULL;
+	for (; i != PLAN_NONE; i = next[i]) {
+		const struct guid *rec =
+			(const struct guid *)((const char *)records + i * size);
+
+		if (guid_equal(&rec[1], sku)) /* user, then sku */
+			return rec;
+	}
+	return NULL;
+}
+
+static const struct owned *find_owned(const struct planner *pl,
+				      const struct guid *user,
+				      const struct guid *sku)
+{
+	return find_record(&pl->owned, pl->owned_next, pl->st->owned,
+			   sizeof(*pl->st->owned), user, sku);
+}
+
+static const struct pending *find_pending(const struct planner *pl,
+					  const struct guid *user,
+					  const struct guid *sku)
+{
+	return find_record(&pl->pending, pl->pending_next, pl->st->pending,
+			   sizeof(*pl->st->pending), user, sku);
+}
+
+/*
+ * 5.1, first half: for every user, the applied rules whose groups hold
+ * it, in rule order.  A counting sort by user keeps memory at one word
+ * per (user, rule) membership and the time linear.
+ */
+static int gather(struct planner *pl)
+{
+	const struct snapshot *s = pl->s;
+	size_t n_users = s->n_users, total = 0;
+	uint32_t *fill;
+
+	pl->ent_start = calloc(n_users + 1, sizeof(*pl->ent_start));
+	if (!pl->ent_start)
+		return -ENOMEM;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < pl->p->n_rules; i++) {
+			const struct rule *r = &pl->p->rules[i];
+
+			if (!pl->rule_ok[i])
+				continue;
+			for (size_t j = 0; j < r->n_groups; j++) {
+				size_t gi = 0;
+				const struct group_members *g;
+
+				(void)guidmap_get(&pl->groups, &r->groups[j],
+						  &gi);
+				g = &s->groups[gi];
+				for (size_t m = 0; m < g->n_members; m++) {
+					uint32_t u = g->members[m];
+
+					if (pass == 0)
+						pl->ent_start[u + 1]++;
+					else
+						pl->ent_rules[fill[u]++] =
+							(uint32_t)i;
+				}
+			}
+		}
+		if (pass == 1)
+			break;
+		for (size_t u = 0; u < n_users; u++)
+			pl->ent_start[u + 1] += pl->ent_start[u];
+		total = pl->ent_start[n_users];
+		pl->ent_rules = malloc((total ? total : 1) * sizeof(uint32_t));
+		fill = malloc((n_users ? n_users : 1) * sizeof(*fill));
+		if (!pl->ent_rules || !fill) {
+			free(fill);
+			return -ENOMEM;
+		}
+		memcpy(fill, pl->ent_start, n_users * sizeof(*fill));
+	}
+	free(fill);
+	return 0;
+}
+
+struct keyed {
+	struct guid id;
+	uint32_t index;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct guid));
+}
+
+/* Users in id order: the order of the plan (and of seat allocation). */
+static int sort_users(struct planner *pl)
+{
+	size_t n = pl->s->n_users;
+	struct keyed *k = malloc((n ? n : 1) * sizeof(*k));
+
+	pl->order = malloc((n ? n : 1) * sizeof(*pl->order));
+	if (!k || !pl->order) {
+		free(k);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		k[i] = (struct keyed){ pl->s->users[i].id, (uint32_t)i };
+	qsort(k, n, sizeof(*k), cmp_keyed);
+	for (size_t i = 0; i < n; i++)
+		pl->order[i] = k[i].index;
+	free(k);
+	return 0;
+}
+
+static bool is_excluded(const struct planner *pl, const struct user *u)
+{
+	size_t ignored;
+
+	if (guidmap_get(&pl->excluded, &u->id, &ignored))
+		return true;
+	for (size_t i = 0; i < pl->p->n_excluded_upns; i++)
+		if (u->upn && strcasecmp(u->upn, pl->p->excluded_upns[i]) == 0)
+			return true;
+	return false;
+}
+
+/* 5.1 and 5.2 for one user: the SKUs it should have, with plans. */
+static int wants_of(struct planner *pl, uint32_t u, struct want *w,
+		    size_t *ret_n)
+{
+	size_t n = 0;
+
+	for (uint32_t e = pl->ent_start[u]; e < pl->ent_start[u + 1]; e++) {
+		uint32_t r = pl->ent_rules[e], k = pl->rule_sku[r];
+		size_t j = 0;
+
+		while (j < n && w[j].sku != k)
+			j++;
+		if (j == n) {
+			if (n == MAX_WANTS)
+				continue;
+			w[n++] = (struct want){ k, r, pl->rule_set[r],
+						PLAN_NONE };
+		} else if (w[j].rule != r) {
+			int64_t id = planset_intersect(
+				&pl->plan->sets, w[j].planset, pl->rule_set[r]);
+
+			if (id < 0)
+				return (int)id;
+			w[j].planset = (uint32_t)id;
+		}
+	}
+	for (size_t i = 0; i < n; i++) /* 5.1: the best of a chain wins */
+		for (size_t j = 0; j < n; j++)
+			if (pl->sku_chain[w[i].sku] != PLAN_NONE &&
+			    pl->sku_chain[w[i].sku] ==
+				    pl->sku_chain[w[j].sku] &&
+			    pl->sku_rank[w[j].sku] < pl->sku_rank[w[i].sku] &&
+			    (w[i].better == PLAN_NONE ||
+			     pl->sku_rank[w[j].sku] <
+				     pl->sku_rank[w[i].better]))
+				w[i].better = w[j].sku;
+	*ret_n = n;
+	return 0;
+}
+
+/* How user u holds SKU k. */
+static struct held held_of(const struct planner *pl, const struct user *u,
+			   uint32_t k)
+{
+	struct held h = { NULL, false };
+
+	for (size_t i = 0; i < u->n_assignments; i++) {
+		const struct assignment *a = &u->assignments[i];
+
+		if (!guid_equal(&a->sku, &pl->s->skus[k].id))
+			continue;
+		if (a->by == ASSIGNED_DIRECTLY)
+			h.direct = a;
+		else
+			h.is_inherited = true;
+	}
+	return h;
+}
+
+/* Does the direct assignment a have exactly the disabled set id? */
+static bool same_plans(const struct planner *pl, uint32_t k,
+		       const struct assignment *a, uint32_t id)
+{
+	size_t i;
+
+	if (a->n_disabled_plans != planset_count(&pl->plan->sets, id))
+		return false;
+	for (size_t j = 0; j < a->n_disabled_plans; j++)
+		if (!guidmap_get(&pl->plans[k], &a->disabled_plans[j], &i) ||
+		    !planset_has(&pl->plan->sets, id, i))
+			return false;
+	return true;
+}
+
+static int push(struct planner *pl, const struct plan_item *it)
+{
+	struct plan *plan = pl->plan;
+
+	if (plan->n_items == pl->cap_items) {
+		size_t cap = pl->cap_items ? pl->cap_items * 2 : 256;
+		struct plan_item *v = realloc(plan->items, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		plan->items = v;
+		pl->cap_items = cap;
+	}
+	plan->items[plan->n_items++] = *it;
+	return 0;
+}
+
+/* May licensed change or remove this direct assignment (5.3)? */
+static enum plan_hold may_touch(const struct planner *pl, const struct user *u,
+				uint32_t k, bool is_removal)
+{
+	bool is_owned = find_owned(pl, &u->id, &pl->s->skus[k].id) != NULL;
+
+	if (pl->sku_blocked[k])
+		return PLAN_RULE_ERROR;
+	if (is_removal && pl->o->removal == REMOVAL_NEVER)
+		return is_owned ? PLAN_NEVER_REMOVE : PLAN_NOT_OWNED;
+	if (!is_owned && pl->o->removal != REMOVAL_AUTHORITATIVE)
+		return PLAN_NOT_OWNED;
+	if (is_removal && pl->st->is_untrusted)
+		return PLAN_STATE_UNTRUSTED;
+	return PLAN_GO;
+}
+
+/* Where a user without a usage location would get one (5.8), or NULL. */
+static const char *usage_location_for(const struct planner *pl, uint32_t r)
+{
+	if (pl->p->rules[r].usage_location[0])
+		return pl->p->rules[r].usage_location;
+	if (pl->p->usage_location[0])
+		return pl->p->usage_location;
+	return NULL;
+}
+
+static int plan_add(struct planner *pl, uint32_t u, const struct want *w)
+{
+	const struct user *usr = &pl->s->users[u];
+	struct plan_item it = {
+		u,	  w->sku,	 w->rule, PLAN_NONE, w->planset,
+		PLAN_ADD, PLAN_ENTITLED, PLAN_GO, 0,	     0,
+		""
+	};
+	const char *loc = usage_location_for(pl, w->rule);
+
+	if (pl->sku_blocked[w->sku])
+		it.hold = PLAN_RULE_ERROR;
+	else if (!pl->s->skus[w->sku].is_for_users)
+		it.hold = PLAN_NO_SKU_FOR_USERS;
+	else if (!usr->usage_location[0] && !loc)
+		it.hold = PLAN_NO_USAGE_LOCATION;
+	else if (!usr->usage_location[0])
+		memcpy(it.usage_location, loc, 3);
+	return push(pl, &it);
+}
+
+static int plan_want(struct planner *pl, uint32_t u, const struct want *w)
+{
+	const struct user *usr = &pl->s->users[u];
+	struct held h = held_of(pl, usr, w->sku);
+	struct plan_item it = { u,
+				w->sku,
+				w->rule,
+				w->better,
+				w->planset,
+				PLAN_UPDATE,
+				PLAN_PLANS_DIFFER,
+				PLAN_GO,
+				0,
+				0,
+				"" };
+
+	if (w->better != PLAN_NONE) { /* 5.4: a swap, never delayed */
+		if (!h.direct)
+			return 0;
+		it.action = PLAN_REMOVE;
+		it.reason = PLAN_SUPERSEDED;
+		it.hold = may_touch(pl, usr, w->sku, true);
+		return push(pl, &it);
+	}
+	if (h.direct) {
+		if (same_plans(pl, w->sku, h.direct, w->planset))
+			return 0;
+		it.hold = may_touch(pl, usr, w->sku, false);
+		return push(pl, &it);
+	}
+	if (h.is_inherited)
+		return 0; /* held through group-based licensing: enough */
+	return plan_add(pl, u, w);
+}
+
+/* A managed SKU held directly that no rule gives: remove, after grace. */
+static int plan_unwanted(struct planner *pl, uint32_t u, uint32_t k)
+{
+	const struct user *usr = &pl->s->users[u];
+	const struct pending *rec =
+		find_pending(pl, &usr->id, &pl->s->skus[k].id);
+	struct plan_item it = { u,
+				k,
+				PLAN_NONE,
+				PLAN_NONE,
+				0,
+				PLAN_REMOVE,
+				PLAN_NOT_ENTITLED,
+				PLAN_GO,
+				0,
+				0,
+				"" };
+
+	it.hold = may_touch(pl, usr, k, true);
+	if (it.hold == PLAN_NOT_OWNED)
+		return 0; /* somebody else's assignment: not ours to judge */
+	it.since = rec ? rec->since : pl->o->now;
+	it.due = it.since + pl->o->grace_sec;
+	if (it.hold == PLAN_GO && pl->o->now < it.due)
+		it.hold = PLAN_GRACE;
+	return push(pl, &it);
+}
+
+static bool is_wanted(const struct want *w, size_t n, uint32_t k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w[i].sku == k)
+			return true;
+	return false;
+}
+
+/* The SKU index of an assignment if it is managed, else PLAN_NONE. */
+static uint32_t managed_sku(const struct planner *pl,
+			    const struct assignment *a)
+{
+	size_t k;
+
+	if (!guidmap_get(&pl->skus, &a->sku, &k) || !pl->plan->is_managed[k])
+		return PLAN_NONE;
+	return (uint32_t)k;
+}
+
+/* Ownership records of this user that the snapshot confirms. */
+static void confirm_owned(struct planner *pl, const struct user *usr,
+			  bool *keep)
+{
+	size_t i;
+
+	if (!guidmap_get(&pl->owned, &usr->id, &i))
+		return;
+	for (; i != PLAN_NONE; i = pl->owned_next[i])
+		for (size_t j = 0; j < usr->n_assignments; j++)
+			if (usr->assignments[j].by == ASSIGNED_DIRECTLY &&
+			    guid_equal(&usr->assignments[j].sku,
+				       &pl->st->owned[i].sku))
+				keep[i] = true;
+}
+
+static int plan_excluded(struct planner *pl, uint32_t u, const struct want *w,
+			 size_t n)
+{
+	const struct user *usr = &pl->s->users[u];
+
+	pl->plan->totals.excluded++;
+	for (size_t i = 0; i < n; i++) {
+		struct held h = held_of(pl, usr, w[i].sku);
+		struct plan_item it = { u,
+					w[i].sku,
+					w[i].rule,
+					PLAN_NONE,
+					w[i].planset,
+					PLAN_ADD,
+					PLAN_ENTITLED,
+					PLAN_EXCLUDED,
+					0,
+					0,
+					"" };
+
+		if (!h.direct && !h.is_inherited && w[i].better == PLAN_NONE &&
+		    push(pl, &it) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void sort_user_items(struct planner *pl, size_t first)
+{
+	struct plan_item *v = pl->plan->items;
+
+	for (size_t i = first + 1; i < pl->plan->n_items; i++) {
+		struct plan_item it = v[i];
+		size_t j = i;
+
+		while (j > first &&
+		       strcmp(pl->s->skus[it.sku].part_number,
+			      pl->s->skus[v[j - 1].sku].part_number) < 0) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = it;
+	}
+}
+
+static int plan_user(struct planner *pl, uint32_t u, bool *keep)
+{
+	const struct user *usr = &pl->s->users[u];
+	struct want w[MAX_WANTS];
+	size_t n = 0, first = pl->plan->n_items;
+	bool is_holder = false;
+	int r = wants_of(pl, u, w, &n);
+
+	confirm_owned(pl, usr, keep);
+	for (size_t i = 0; i < usr->n_assignments; i++)
+		is_holder |= managed_sku(pl, &usr->assignments[i]) != PLAN_NONE;
+	pl->plan->totals.holders += is_holder;
+	if (r == 0 && is_excluded(pl, usr))
+		return n ? plan_excluded(pl, u, w, n) : 0;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = plan_want(pl, u, &w[i]);
+	for (size_t i = 0; r == 0 && i < usr->n_assignments; i++) {
+		const struct assignment *a = &usr->assignments[i];
+		uint32_t k = managed_sku(pl, a);
+
+		if (k != PLAN_NONE && a->by == ASSIGNED_DIRECTLY &&
+		    !is_wanted(w, n, k))
+			r = plan_unwanted(pl, u, k);
+	}
+	sort_user_items(pl, first);
+	return r;
+}
+
+/* 5.5: adds in rule order, then user id, while seats last. */
+static int allocate_seats(struct planner *pl)
+{
+	struct plan *plan = pl->plan;
+	size_t n_rules = pl->p->n_rules;
+	size_t *start = calloc(n_rules + 1, sizeof(*start));
+	uint32_t *queue =
+		malloc((plan->n_items ? plan->n_items : 1) * sizeof(*queue));
+	int64_t *free_seats = malloc((pl->s->n_skus ? pl->s->n_skus : 1) *
+				     sizeof(*free_seats));
+	size_t n_queue;
+	int r = -ENOMEM;
+
+	if (!start || !queue || !free_seats)
+		goto out;
+	for (size_t k = 0; k < pl->s->n_skus; k++)
+		free_seats[k] = policy_sku_free(&pl->s->skus[k]);
+	for (size_t i = 0; i < plan->n_items; i++)
+		if (plan->items[i].action == PLAN_ADD &&
+		    plan->items[i].hold == PLAN_GO)
+			start[plan->items[i].rule + 1]++;
+	for (size_t i = 0; i < n_rules; i++)
+		start[i + 1] += start[i];
+	n_queue = start[n_rules];
+	for (size_t i = 0; i < plan->n_items; i++) /* stable: user order */
+		if (plan->items[i].action == PLAN_ADD &&
+		    plan->items[i].hold == PLAN_GO)
+			queue[start[plan->items[i].rule]++] = (uint32_t)i;
+	for (size_t q = 0; q < n_queue; q++) {
+		struct plan_item *it = &plan->items[queue[q]];
+
+		if (free_seats[it->sku] > 0)
+			free_seats[it->sku]--;
+		else
+			it->hold = PLAN_NO_SEATS;
+	}
+	r = 0;
+out:
+	free(start);
+	free(queue);
+	free(free_seats);
+	return r;
+}
+
+/*
+ * 5.4: a swap is one call.  When the better SKU cannot be added this
+ * round, the user keeps the one it has.
+ */
+static void pair_swaps(struct planner *pl)
+{
+	struct plan_item *v = pl->plan->items;
+	size_t n = pl->plan->n_items, first = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].user != v[first].user)
+			first = i;
+		if (v[i].reason != PLAN_SUPERSEDED || v[i].hold != PLAN_GO)
+			continue;
+		for (size_t j = first; j < n && v[j].user == v[i].user; j++)
+			if (v[j].action == PLAN_ADD &&
+			    v[j].sku == v[i].better && v[j].hold != PLAN_GO)
+				v[i].hold = PLAN_SWAP_WAITS;
+	}
+}
+
+/* 5.6: too many removals in one round hold them all, unless approved. */
+static void apply_cap(struct planner *pl)
+{
+	struct plan *plan = pl->plan;
+	struct plan_totals *t = &plan->totals;
+	size_t n = 0, n_users = 0;
+	uint32_t last = PLAN_NONE;
+	bool is_over;
+
+	for (size_t i = 0; i < plan->n_items; i++)
+		if (plan->items[i].action == PLAN_REMOVE &&
+		    plan->items[i].hold == PLAN_GO) {
+			n++;
+			n_users += plan->items[i].user != last;
+			last = plan->items[i].user;
+		}
+	is_over = n > pl->o->max_removals ||
+		  n_users * 100 > pl->o->max_removal_percent * t->holders;
+	if (n == 0 || !is_over)
+		return;
+	if (pl->st->has_approval && pl->st->approved >= n) {
+		t->is_approval_used = true;
+		return;
+	}
+	t->is_capped = true;
+	for (size_t i = 0; i < plan->n_items; i++)
+		if (plan->items[i].action == PLAN_REMOVE &&
+		    plan->items[i].hold == PLAN_GO)
+			plan->items[i].hold = PLAN_CAPPED;
+}
+
+static void count(struct plan *plan)
+{
+	struct plan_totals *t = &plan->totals;
+
+	for (size_t i = 0; i < plan->n_items; i++) {
+		const struct plan_item *it = &plan->items[i];
+
+		if (it->hold == PLAN_GO) {
+			t->adds += it->action == PLAN_ADD;
+			t->updates += it->action == PLAN_UPDATE;
+			t->removes += it->action == PLAN_REMOVE;
+		}
+		t->waiting_seats += it->hold == PLAN_NO_SEATS;
+		t->no_usage_location += it->hold == PLAN_NO_USAGE_LOCATION;
+		t->grace += it->hold == PLAN_GRACE;
+		t->capped += it->hold == PLAN_CAPPED;
+		t->not_owned += it->hold == PLAN_NOT_OWNED;
+		t->inherited += it->hold == PLAN_INHERITED;
+	}
+}
+
+/*
+ * The ownership records to keep: those the snapshot confirms, and those
+ * of SKUs this round could not judge (not managed now, or blocked).
+ */
+static int keep_owned(struct planner *pl, bool *keep)
+{
+	const struct plan_state *st = pl->st;
+	struct plan *plan = pl->plan;
+	size_t n = 0, k;
+
+	for (size_t i = 0; i < st->n_owned; i++) {
+		if (!guidmap_get(&pl->skus, &st->owned[i].sku, &k) ||
+		    !plan->is_managed[k] || pl->sku_blocked[k])
+			keep[i] = true;
+		n += keep[i];
+	}
+	plan->owned = malloc((n ? n : 1) * sizeof(*plan->owned));
+	if (!plan->owned)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->n_owned; i++)
+		if (keep[i])
+			plan->owned[plan->n_owned++] = st->owned[i];
+	return 0;
+}
+
+static int alloc_tables(struct planner *pl)
+{
+	size_t n_rules = pl->p->n_rules ? pl->p->n_rules : 1;
+	size_t n_skus = pl->s->n_skus ? pl->s->n_skus : 1;
+
+	pl->rule_sku = calloc(n_rules, sizeof(*pl->rule_sku));
+	pl->rule_set = calloc(n_rules, sizeof(*pl->rule_set));
+	pl->rule_ok = calloc(n_rules, sizeof(*pl->rule_ok));
+	pl->sku_blocked = calloc(n_skus, sizeof(*pl->sku_blocked));
+	pl->sku_chain = calloc(n_skus, sizeof(*pl->sku_chain));
+	pl->sku_rank = calloc(n_skus, sizeof(*pl->sku_rank));
+	pl->plans = calloc(n_skus, sizeof(*pl->plans));
+	pl->plan->is_managed = calloc(n_skus, sizeof(bool));
+	if (!pl->rule_sku || !pl->rule_set || !pl->rule_ok ||
+	    !pl->sku_blocked || !pl->sku_chain || !pl->sku_rank || !pl->plans ||
+	    !pl->plan->is_managed)
+		return -ENOMEM;
+	return 0;
+}
+
+static void planner_clear(struct planner *pl)
+{
+	free(pl->rule_sku);
+	free(pl->rule_set);
+	free(pl->rule_ok);
+	free(pl->sku_blocked);
+	free(pl->sku_chain);
+	free(pl->sku_rank);
+	for (size_t k = 0; pl->plans && k < pl->s->n_skus; k++)
+		guidmap_clear(&pl->plans[k]);
+	free(pl->plans);
+	guidmap_clear(&pl->skus);
+	guidmap_clear(&pl->groups);
+	guidmap_clear(&pl->excluded);
+	guidmap_clear(&pl->owned);
+	free(pl->owned_next);
+	guidmap_clear(&pl->pending);
+	free(pl->pending_next);
+	free(pl->ent_start);
+	free(pl->ent_rules);
+	free(pl->order);
+}
+
+static int plan_users(struct planner *pl)
+{
+	bool *keep =
+		calloc(pl->st->n_owned ? pl->st->n_owned : 1, sizeof(*keep));
+	int r = keep ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < pl->s->n_users; i++)
+		r = plan_user(pl, pl->order[i], keep);
+	if (r == 0)
+		r = keep_owned(pl, keep);
+	free(keep);
+	return r;
+}
+
+int plan_build(const struct policy *p, const struct snapshot *s,
+	       const struct plan_state *state, const struct plan_options *o,
+	       struct plan *ret)
+{
+	struct plan plan = { 0 };
+	struct planner pl = {
+		.p = p, .s = s, .st = state, .o = o, .plan = &plan
+	};
+	int r;
+
+	plan.sets.skus = s->skus;
+	r = alloc_tables(&pl);
+	if (r == 0)
+		r = resolve_rules(&pl);
+	if (r == 0) {
+		resolve_chains(&pl);
+		r = index_state(&pl);
+	}
+	if (r == 0)
+		r = gather(&pl);
+	if (r == 0)
+		r = sort_users(&pl);
+	if (r == 0)
+		r = plan_users(&pl);
+	if (r == 0)
+		r = allocate_seats(&pl);
+	if (r == 0) {
+		pair_swaps(&pl);
+		apply_cap(&pl);
+		count(&plan);
+		*ret = plan;
+		memset(&plan, 0, sizeof(plan));
+	}
+	planner_clear(&pl);
+	plan_free(&plan);
+	return r;
+}
+
+void plan_free(struct plan *plan)
+{
+	if (!plan)
+		return;
+	free(plan->items);
+	planset_clear(&plan->sets);
+	free(plan->is_managed);
+	free(plan->owned);
+	diags_clear(&plan->problems);
+	memset(plan, 0, sizeof(*plan));
+}
+
+const char *plan_hold_name(enum plan_hold h)
+{
+	static const char *const names[] = {
+		[PLAN_GO] = "",
+		[PLAN_GRACE] = "in grace period",
+		[PLAN_NO_SEATS] = "waiting for a seat",
+		[PLAN_NO_USAGE_LOCATION] = "no usage location",
+		[PLAN_EXCLUDED] = "excluded",
+		[PLAN_INHERITED] = "inherited from a group",
+		[PLAN_NOT_OWNED] = "not assigned by licensed",
+		[PLAN_NEVER_REMOVE] = "removal = never",
+		[PLAN_CAPPED] = "held by the removal cap",
+		[PLAN_RULE_ERROR] = "rule error",
+		[PLAN_STATE_UNTRUSTED] = "state being rebuilt",
+		[PLAN_SWAP_WAITS] = "kept until the better SKU is added",
+		[PLAN_NO_SKU_FOR_USERS] = "SKU not assignable to users",
+	};
+
+	return h <= PLAN_NO_SKU_FOR_USERS ? names[h] : "?";
+}
+
+const char *plan_action_name(enum plan_action a)
+{
+	return a == PLAN_ADD ? "add" : a == PLAN_UPDATE ? "update" : "remove";
+}
+
+const char *plan_reason_name(enum plan_reason r)
+{
+	static const char *const names[] = {
+		[PLAN_ENTITLED] = "entitled",
+		[PLAN_PLANS_DIFFER] = "plans differ",
+		[PLAN_NOT_ENTITLED] = "no longer entitled",
+		[PLAN_SUPERSEDED] = "superseded",
+	};
+
+	return r <= PLAN_SUPERSEDED ? names[r] : "?";
+}
