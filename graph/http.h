@@ -18,32 +18,32 @@
 
 /* What went wrong, for the caller to log: one line, no secrets. */
 struct http_error {
-	long status;		/* HTTP status, 0 when none was received */
+	long status; /* HTTP status, 0 when none was received */
 	char text[512];
 };
 
 struct http_options {
-	const char *ca_file;	/* extra trust anchor, or NULL */
-	const char *proxy;	/* or NULL; "" forces no proxy (IMDS) */
-	long connect_timeout_ms;	/* 0: 10 s */
-	long timeout_ms;	/* whole request; 0: 60 s */
-	size_t max_body;	/* 0: HTTP_MAX_BODY */
+	const char *ca_file;	 /* extra trust anchor, or NULL */
+	const char *proxy;	 /* or NULL; "" forces no proxy (IMDS) */
+	long connect_timeout_ms; /* 0: 10 s */
+	long timeout_ms;	 /* whole request; 0: 60 s */
+	size_t max_body;	 /* 0: HTTP_MAX_BODY */
 };
 
 struct http_request {
-	const char *method;	/* "GET", "POST", "PATCH" */
-	const char *url;	/* absolute */
-	const char *const *headers;	/* "Name: value", or NULL */
+	const char *method;	    /* "GET", "POST", "PATCH" */
+	const char *url;	    /* absolute */
+	const char *const *headers; /* "Name: value", or NULL */
 	size_t n_headers;
-	const char *body;	/* or NULL */
+	const char *body; /* or NULL */
 	size_t body_len;
 };
 
 struct http_response {
 	long status;
-	char *body;		/* NUL-terminated; owned */
+	char *body; /* NUL-terminated; owned */
 	size_t body_len;
-	double retry_after_sec;	/* Retry-After, or -1 when absent */
+	double retry_after_sec; /* Retry-After, or -1 when absent */
 	char request_id[64];	/* request-id header, or "" */
 };
 

@@ -112,7 +112,8 @@ static int rule_planset(struct planner *pl, const struct rule *r, uint32_t k,
 	for (size_t i = 0; r->is_allow_list && i < s->n_plans; i++) {
 		uint64_t bit = 1ULL << (i % 64);
 
-		/* Off: every plan for users not named; Company plans untouched. */
+		/* Off: every plan for users not named; Company plans untouched.
+		 */
 		if (s->plans[i].is_for_users)
 			bits[i / 64] ^= bit;
 		else
