@@ -7,6 +7,7 @@
 #   make lint       clang-format, banned functions, include rules, headers
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (clang)
 #   make install    PREFIX (/usr/local) and DESTDIR
+#   make e2e        the daemon under systemd 252 in a container (root)
 #   make check-example  `licensed check` on config/licensed.conf + policy.ini
 
 VERSION   := 0.1.0
@@ -20,7 +21,8 @@ FUZZ_SECONDS ?= 60
 PKGS      := libcurl libcjson libsystemd inih libssl libcrypto
 DEBS      := build-essential pkg-config clang clang-format \
 	     libcurl4-openssl-dev libcjson-dev libsystemd-dev libinih-dev \
-	     libssl-dev libcmocka-dev python3 openssl
+	     libssl-dev libcmocka-dev python3 openssl \
+	     groff systemd-container debootstrap
 
 WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 	     -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wsign-compare \
@@ -49,7 +51,7 @@ TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test check sanitize lint fuzz install golden-update clean \
-	check-example
+	check-example e2e
 
 all: $(BUILD)/licensed
 
@@ -99,8 +101,13 @@ check-example: $(BUILD)/licensed
 golden-update: $(BUILD)/licensed
 	@BUILD=$(BUILD) tests/run.sh --update-golden
 
-lint:
-	@tests/lint.sh
+# The unit checks of lint.sh need the binary the units start.
+lint: $(BUILD)/licensed
+	@BUILD=$(BUILD) tests/lint.sh
+
+# Root, debootstrap and systemd-nspawn; the rootfs is cached in /var/tmp.
+e2e: $(BUILD)/licensed
+	@BUILD=$(BUILD) tests/e2e/run.sh
 
 FUZZ_CFLAGS := -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
 	     $(shell $(PKG_CONFIG) --cflags $(PKGS))
@@ -121,14 +128,37 @@ fuzz: $(FUZZERS)
 		grep -E 'stat::number_of_executed_units|cov:' build/fuzz/$$name.log | tail -2; \
 	done
 
+# Where systemd looks for units and catalogs; Debian 12 defaults if the
+# systemd.pc of the systemd package is missing.
+BINDIR    := $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+UNITDIR   ?= $(or $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+CATALOGDIR ?= $(or $(shell $(PKG_CONFIG) --variable=catalogdir systemd 2>/dev/null),/usr/lib/systemd/catalog)
+UNITS     := licensed.service licensed@.service
+
 install: $(BUILD)/licensed
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(BUILD)/licensed $(DESTDIR)$(PREFIX)/bin/licensed
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(BUILD)/licensed $(DESTDIR)$(BINDIR)/licensed
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -d $(DESTDIR)$(CATALOGDIR)
+	install -m 644 systemd/licensed.catalog $(DESTDIR)$(CATALOGDIR)/licensed.catalog
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 644 daemon/man/licensed.8 $(DESTDIR)$(MANDIR)/man8/licensed.8
+	install -m 644 daemon/man/licensed.conf.5 daemon/man/licensed-policy.5 \
+		$(DESTDIR)$(MANDIR)/man5/
 	install -d -m 755 $(DESTDIR)/etc/licensed
 	test -e $(DESTDIR)/etc/licensed/licensed.conf || \
 		install -m 644 config/licensed.conf $(DESTDIR)/etc/licensed/licensed.conf
 	test -e $(DESTDIR)/etc/licensed/policy.ini || \
 		install -m 644 config/policy.ini $(DESTDIR)/etc/licensed/policy.ini
+	@if [ -z "$(DESTDIR)" ]; then \
+		echo "journalctl --update-catalog"; journalctl --update-catalog; \
+		if [ -d /run/systemd/system ]; then \
+			echo "systemctl daemon-reload"; systemctl daemon-reload; fi; \
+	fi
 
 clean:
 	rm -rf build

@@ -26,7 +26,8 @@ static enum auth_kind auth_kind_of(enum config_auth a)
 	return AUTH_SECRET;
 }
 
-int client_open(const struct config *c, struct graph **ret)
+int client_open(const struct config *c, const struct client_hooks *hooks,
+		struct graph **ret)
 {
 	struct graph_options o = {
 		.graph = c->graph,
@@ -44,6 +45,23 @@ int client_open(const struct config *c, struct graph **ret)
 	size_t len = 0;
 	int r = 0;
 
+	if (hooks) {
+		o.wait = hooks->wait;
+		o.wait_user = hooks->user;
+		o.http.timeout_ms = hooks->timeout_ms;
+		o.http.connect_timeout_ms =
+			hooks->timeout_ms && hooks->timeout_ms < 10000
+				? hooks->timeout_ms
+				: 0;
+	}
+	if (c->credential_path && hooks)
+		log_info("reading the %s from '%s'%s",
+			 c->auth == CONFIG_AUTH_CERTIFICATE ? "certificate"
+							    : "client secret",
+			 c->credential_path,
+			 c->is_credential_from_systemd
+				 ? " ($CREDENTIALS_DIRECTORY)"
+				 : "");
 	if (c->credential_path) {
 		r = credential_read(c->credential_path, &credential, &len);
 		if (r < 0) {

@@ -3,7 +3,7 @@
  *
  * Exit codes: 0 success, 1 the round ran with problems, 2 usage error or
  * invalid config/policy (nothing contacted), 3 the tenant could not be
- * read.  Only main() decides the exit status.
+ * read (nothing written).  Only main() decides the exit status.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,8 +16,15 @@
 
 #include "config/config.h"
 #include "config/policy_load.h"
+#include "config/value.h"
+#include "daemon/client.h"
+#include "daemon/cycle.h"
+#include "daemon/journal.h"
 #include "daemon/log.h"
+#include "daemon/loop.h"
 #include "daemon/online.h"
+#include "daemon/report.h"
+#include "daemon/state.h"
 #include "daemon/summary.h"
 #include "policy/policy.h"
 
@@ -34,24 +41,64 @@ enum {
 struct args {
 	const char *config;
 	const char *command;
+	const char *operand; /* approve N */
 	bool is_help;
 	bool is_version;
 	bool is_online;
+	bool is_json;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: licensed [-c FILE] check\n"
-		"       licensed --version | --help\n"
+		"usage: licensed [-c FILE] COMMAND\n"
 		"\n"
-		"  check            validate the config and the policy "
-		"offline\n"
+		"  run              the daemon (what systemd starts)\n"
+		"  once             one reconcile round, then exit\n"
+		"  plan [--json]    show what a round would change; change "
+		"nothing\n"
+		"  check [--online] validate the config and the policy "
+		"(--online: also\n"
+		"                   against the tenant)\n"
+		"  status [--json]  the last round, pending removals; no "
+		"network\n"
+		"  approve [N]      let the next round apply up to N held "
+		"removals\n"
 		"\n"
 		"  -c, --config FILE  the config file (default %s)\n"
 		"  -h, --help         show this help\n"
 		"  -V, --version      show the version\n",
 		CONFIG_DEFAULT_PATH);
+}
+
+static int bad_option(char **argv)
+{
+	if (optopt)
+		log_error("licensed: unknown or incomplete option '-%c'",
+			  optopt);
+	else
+		log_error("licensed: unknown option '%s'", argv[optind - 1]);
+	return -EINVAL;
+}
+
+/* Which commands take which options. */
+static int check_combination(const struct args *a)
+{
+	const char *c = a->command ? a->command : "";
+
+	if (a->is_online && strcmp(c, "check") != 0) {
+		log_error("licensed: --online goes with 'check'");
+		return -EINVAL;
+	}
+	if (a->is_json && strcmp(c, "plan") && strcmp(c, "status")) {
+		log_error("licensed: --json goes with 'plan' or 'status'");
+		return -EINVAL;
+	}
+	if (a->operand && strcmp(c, "approve") != 0) {
+		log_error("licensed: unexpected argument '%s'", a->operand);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* Options may come before or after the command.  0, or -EINVAL. */
@@ -62,42 +109,44 @@ static int parse_args(int argc, char **argv, struct args *ret)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "online", no_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct args a = { CONFIG_DEFAULT_PATH, NULL, false, false, false };
+	struct args a = { .config = CONFIG_DEFAULT_PATH };
 	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
-		if (c == 'c') {
+		switch (c) {
+		case 'c':
 			a.config = optarg;
-		} else if (c == 'h') {
+			break;
+		case 'h':
 			a.is_help = true;
-		} else if (c == 'V') {
+			break;
+		case 'V':
 			a.is_version = true;
-		} else if (c == 'o') {
+			break;
+		case 'o':
 			a.is_online = true;
-		} else {
-			if (optopt)
-				log_error("licensed: unknown or incomplete "
-					  "option '-%c'",
-					  optopt);
-			else
-				log_error("licensed: unknown option '%s'",
-					  argv[optind - 1]);
-			return -EINVAL;
+			break;
+		case 'j':
+			a.is_json = true;
+			break;
+		default:
+			return bad_option(argv);
 		}
 	}
 	if (optind < argc)
 		a.command = argv[optind++];
+	if (optind < argc)
+		a.operand = argv[optind++];
 	if (optind < argc) {
 		log_error("licensed: unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
-	if (a.is_online && (!a.command || strcmp(a.command, "check") != 0)) {
-		log_error("licensed: --online goes with 'check'");
+	if (check_combination(&a) < 0)
 		return -EINVAL;
-	}
 	*ret = a;
 	return 0;
 }
@@ -115,45 +164,136 @@ static void print_diags(struct diags *d)
 		log_error("... and %zu more errors", d->n_dropped);
 }
 
-static int cmd_check(const char *config_path, bool is_online)
+/*
+ * Load the config and, with pol, the policy.  Returns 0, or EXIT_INVALID
+ * after printing every problem, or -errno.
+ */
+static int load(const char *path, struct config *cfg, struct policy *pol)
 {
-	struct config cfg = { 0 };
-	struct policy pol = { 0 };
 	struct diags diags = { 0 };
-	int r, rc = EXIT_INVALID;
+	int r;
 
-	r = config_load(config_path, &cfg, &diags);
-	if (r == 0)
-		r = policy_load(cfg.policy, &pol, &diags);
-	if (r < 0) {
-		log_error("licensed: cannot check: %s", strerror(-r));
-		goto out;
-	}
+	r = config_load(path, cfg, &diags);
+	if (r == 0 && pol)
+		r = policy_load(cfg->policy, pol, &diags);
 	if (r > 0) {
 		print_diags(&diags);
 		log_error("licensed: %zu %s; nothing was contacted",
 			  diags_count(&diags),
 			  diags_count(&diags) == 1 ? "error" : "errors");
-		goto out;
+		r = EXIT_INVALID;
+	} else if (r < 0) {
+		log_error("licensed: cannot load the configuration: %s",
+			  strerror(-r));
 	}
-	if (is_online) {
-		rc = online_check(stdout, &cfg, &pol);
-		goto out;
-	}
-	r = summary_print(stdout, &cfg, &pol);
+	diags_clear(&diags);
+	return r;
+}
+
+static int cmd_check(const struct config *cfg, const struct policy *pol,
+		     bool is_online)
+{
+	int r;
+
+	if (is_online)
+		return online_check(stdout, cfg, pol);
+	r = summary_print(stdout, cfg, pol);
 	if (r < 0) {
 		log_error("licensed: cannot write the summary: %s",
 			  strerror(-r));
-		goto out;
+		return EXIT_INVALID;
 	}
 	printf("ok: config and policy are valid (offline: groups, SKUs and "
 	       "plans are resolved by 'check --online' and at each round)\n");
-	rc = EXIT_OK;
+	return EXIT_OK;
+}
+
+/* once, plan and plan --json: one round against the tenant. */
+static int cmd_round(const struct config *cfg, const struct policy *pol,
+		     enum cycle_mode mode)
+{
+	struct round_report rep = { 0 };
+	struct graph *g = NULL;
+	int r;
+
+	r = client_open(cfg, NULL, &g);
+	if (r < 0)
+		return r == -EINVAL ? EXIT_INVALID : EXIT_UNREADABLE;
+	r = cycle_run(cfg, pol, g, mode, stdout, &rep);
+	graph_free(g);
+	return r < 0 ? EXIT_UNREADABLE : rep.exit_code;
+}
+
+static int cmd_approve(const struct config *cfg, const char *operand)
+{
+	uint64_t n = 0;
+	int r;
+
+	if (!operand) {
+		log_error("licensed: approve needs the number of removals to "
+			  "allow (see 'licensed status')");
+		return EXIT_INVALID;
+	}
+	if (value_uint(operand, 1, UINT32_MAX, &n) < 0) {
+		log_error("licensed: '%s' is not a number of removals",
+			  operand);
+		return EXIT_INVALID;
+	}
+	r = state_approval_set(cfg->state_dir, n);
+	if (r < 0) {
+		log_error("licensed: cannot write '%s/approval': %s",
+			  cfg->state_dir, strerror(-r));
+		return EXIT_UNREADABLE;
+	}
+	printf("approved: the next round may apply up to %llu held "
+	       "removals\n",
+	       (unsigned long long)n);
+	return EXIT_OK;
+}
+
+static int dispatch(const struct args *a)
+{
+	struct config cfg = { 0 };
+	struct policy pol = { 0 };
+	const char *c = a->command;
+	bool needs_policy = strcmp(c, "status") && strcmp(c, "approve");
+	int r;
+
+	r = load(a->config, &cfg, needs_policy ? &pol : NULL);
+	if (r != 0) {
+		r = r < 0 ? EXIT_UNREADABLE : r;
+		goto out;
+	}
+	if (strcmp(c, "check") == 0)
+		r = cmd_check(&cfg, &pol, a->is_online);
+	else if (strcmp(c, "once") == 0)
+		r = cmd_round(&cfg, &pol, CYCLE_APPLY);
+	else if (strcmp(c, "plan") == 0)
+		r = cmd_round(&cfg, &pol,
+			      a->is_json ? CYCLE_PLAN_JSON : CYCLE_PLAN);
+	else if (strcmp(c, "status") == 0)
+		r = report_status(stdout, &cfg, a->is_json) < 0
+			    ? EXIT_UNREADABLE
+			    : EXIT_OK;
+	else if (strcmp(c, "approve") == 0)
+		r = cmd_approve(&cfg, a->operand);
+	else
+		r = loop_run(a->config, &cfg, &pol);
 out:
-	diags_clear(&diags);
 	policy_free(&pol);
 	config_free(&cfg);
-	return rc;
+	return r;
+}
+
+static bool is_command(const char *c)
+{
+	static const char *const commands[] = { "run",	 "once",   "plan",
+						"check", "status", "approve" };
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(c, commands[i]) == 0)
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -165,27 +305,27 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_INVALID;
 	}
-	if (a.is_help) {
-		usage(stdout);
+	if (a.is_help || a.is_version) {
+		if (a.is_help)
+			usage(stdout);
+		else
+			printf("licensed %s\n", LICENSED_VERSION);
 		return EXIT_OK;
 	}
-	if (a.is_version) {
-		printf("licensed %s\n", LICENSED_VERSION);
-		return EXIT_OK;
+	if (!a.command || !is_command(a.command)) {
+		if (a.command)
+			log_error("licensed: unknown command '%s'", a.command);
+		else
+			log_error("licensed: no command given");
+		usage(stderr);
+		return EXIT_INVALID;
 	}
-	if (a.command && strcmp(a.command, "check") == 0) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-			log_error("licensed: cannot initialise libcurl");
-			return EXIT_UNREADABLE;
-		}
-		rc = cmd_check(a.config, a.is_online);
-		curl_global_cleanup();
-		return rc;
+	journal_open(strcmp(a.command, "run") == 0);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		log_error("licensed: cannot initialise libcurl");
+		return EXIT_UNREADABLE;
 	}
-	if (a.command)
-		log_error("licensed: unknown command '%s'", a.command);
-	else
-		log_error("licensed: no command given");
-	usage(stderr);
-	return EXIT_INVALID;
+	rc = dispatch(&a);
+	curl_global_cleanup();
+	return rc;
 }

@@ -276,7 +276,7 @@ int online_check(FILE *f, const struct config *c, const struct policy *p)
 	struct graph_failure fail;
 	int r, rc = ONLINE_UNREADABLE;
 
-	r = client_open(c, &o.g);
+	r = client_open(c, NULL, &o.g);
 	if (r < 0) {
 		rc = r == -EINVAL ? ONLINE_MISMATCH : ONLINE_UNREADABLE;
 		goto out;

@@ -211,7 +211,7 @@ static int run(const char *conf, const char *cmd, const char *arg)
 		fprintf(stderr, "graphtool: bad config %s\n", conf);
 		goto out;
 	}
-	if (client_open(&c, &g) < 0)
+	if (client_open(&c, NULL, &g) < 0)
 		goto out;
 	graph_round_start(g);
 	r = strcmp(cmd, "apply") == 0 ? apply_cmd(g, arg)

@@ -1,0 +1,108 @@
+/*
+ * plan_print: render a plan.  See plan_print.h.
+ *
+ * Text only; it reads nothing but its arguments (times are printed in
+ * UTC from the plan's own numbers), so the same plan prints the same.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "policy/plan_print.h"
+
+void plan_set_text(const struct plan *plan, const struct snapshot *s,
+		   uint32_t id, char *buf, size_t size)
+{
+	const struct sku *k = &s->skus[plan->sets.v[id].sku];
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < k->n_plans && len + 1 < size; i++) {
+		int n;
+
+		if (!planset_has(&plan->sets, id, i))
+			continue;
+		n = snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
+			     k->plans[i].name);
+		len += n > 0 ? (size_t)n : 0;
+	}
+	if (len == 0)
+		(void)snprintf(buf, size, "none");
+}
+
+static void utc(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		(void)snprintf(buf, size, "%lld", (long long)t);
+}
+
+void plan_item_text(const struct plan *plan, const struct plan_item *it,
+		    const struct policy *p, const struct snapshot *s,
+		    char *buf, size_t size)
+{
+	char plans[512] = "", when[40], rule[POLICY_NAME_MAX + 16] = "";
+	const char *hold = plan_hold_name(it->hold);
+
+	if (it->rule != PLAN_NONE)
+		(void)snprintf(rule, sizeof(rule), "rule '%s'",
+			       p->rules[it->rule].name);
+	if (it->action != PLAN_REMOVE)
+		plan_set_text(plan, s, it->planset, plans, sizeof(plans));
+	if (it->reason == PLAN_SUPERSEDED)
+		(void)snprintf(buf, size, "superseded by %s%s%s",
+			       s->skus[it->better].part_number,
+			       it->hold ? "; " : " (in one call with the add)",
+			       hold);
+	else if (it->action == PLAN_REMOVE) {
+		utc(it->due, when, sizeof(when));
+		(void)snprintf(buf, size, "no longer entitled%s%s%s%s",
+			       it->hold ? "; " : "", hold,
+			       it->hold == PLAN_GRACE ? " until " : "",
+			       it->hold == PLAN_GRACE ? when : "");
+	} else
+		(void)snprintf(buf, size, "%s; plans off: %s%s%s%s%s", rule,
+			       plans, it->usage_location[0]
+				       ? "; set usage location "
+				       : "",
+			       it->usage_location, it->hold ? "; " : "",
+			       hold);
+}
+
+void plan_totals_text(const struct plan_totals *t, char *buf, size_t size)
+{
+	(void)snprintf(buf, size,
+		       "%zu to add, %zu to update, %zu to remove; waiting: %zu "
+		       "for a seat, %zu for a usage location, %zu in grace "
+		       "period, %zu held by the removal cap",
+		       t->adds, t->updates, t->removes, t->waiting_seats,
+		       t->no_usage_location, t->grace, t->capped);
+}
+
+void plan_print(FILE *f, const struct plan *plan, const struct policy *p,
+		const struct snapshot *s)
+{
+	char text[1024];
+	int width = 4;
+
+	for (size_t i = 0; i < plan->n_items; i++) {
+		int len = (int)strlen(s->users[plan->items[i].user].upn);
+
+		if (len > width)
+			width = len;
+	}
+	fprintf(f, "%-*s  %-20s  %-6s  %s\n", width, "USER", "SKU", "CHANGE",
+		"DETAIL");
+	for (size_t i = 0; i < plan->n_items; i++) {
+		const struct plan_item *it = &plan->items[i];
+
+		plan_item_text(plan, it, p, s, text, sizeof(text));
+		fprintf(f, "%-*s  %-20s  %-6s  %s\n", width,
+			s->users[it->user].upn, s->skus[it->sku].part_number,
+			plan_action_name(it->action), text);
+	}
+	plan_totals_text(&plan->totals, text, sizeof(text));
+	fprintf(f, "%s\n", text);
+}

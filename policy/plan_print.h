@@ -1,0 +1,28 @@
+/*
+ * plan_print: a plan as stable text for people (`licensed plan`, dry-run
+ * logs, golden tests).  One line per item, then the totals.
+ */
+#ifndef LICENSED_PLAN_PRINT_H
+#define LICENSED_PLAN_PRINT_H
+
+#include <stdio.h>
+
+#include "policy/plan.h"
+
+/* One item's explanation ("rule 'sales': plans off SWAY"), into buf. */
+void plan_item_text(const struct plan *plan, const struct plan_item *it,
+		    const struct policy *p, const struct snapshot *s,
+		    char *buf, size_t size);
+
+/* The disabled plans of set id as "SWAY, YAMMER_ENTERPRISE" ("none"). */
+void plan_set_text(const struct plan *plan, const struct snapshot *s,
+		   uint32_t id, char *buf, size_t size);
+
+/* The totals line. */
+void plan_totals_text(const struct plan_totals *t, char *buf, size_t size);
+
+/* The table and the totals. */
+void plan_print(FILE *f, const struct plan *plan, const struct policy *p,
+		const struct snapshot *s);
+
+#endif
