@@ -40,8 +40,8 @@ static void utc(int64_t t, char *buf, size_t size)
 }
 
 void plan_item_text(const struct plan *plan, const struct plan_item *it,
-		    const struct policy *p, const struct snapshot *s,
-		    char *buf, size_t size)
+		    const struct policy *p, const struct snapshot *s, char *buf,
+		    size_t size)
 {
 	char plans[512] = "", when[40], rule[POLICY_NAME_MAX + 16] = "";
 	const char *hold = plan_hold_name(it->hold);
@@ -63,12 +63,10 @@ void plan_item_text(const struct plan *plan, const struct plan_item *it,
 			       it->hold == PLAN_GRACE ? " until " : "",
 			       it->hold == PLAN_GRACE ? when : "");
 	} else
-		(void)snprintf(buf, size, "%s; plans off: %s%s%s%s%s", rule,
-			       plans, it->usage_location[0]
-				       ? "; set usage location "
-				       : "",
-			       it->usage_location, it->hold ? "; " : "",
-			       hold);
+		(void)snprintf(
+			buf, size, "%s; plans off: %s%s%s%s%s", rule, plans,
+			it->usage_location[0] ? "; set usage location " : "",
+			it->usage_location, it->hold ? "; " : "", hold);
 }
 
 void plan_totals_text(const struct plan_totals *t, char *buf, size_t size)

@@ -11,8 +11,8 @@
 
 /* One item's explanation ("rule 'sales': plans off SWAY"), into buf. */
 void plan_item_text(const struct plan *plan, const struct plan_item *it,
-		    const struct policy *p, const struct snapshot *s,
-		    char *buf, size_t size);
+		    const struct policy *p, const struct snapshot *s, char *buf,
+		    size_t size);
 
 /* The disabled plans of set id as "SWAY, YAMMER_ENTERPRISE" ("none"). */
 void plan_set_text(const struct plan *plan, const struct snapshot *s,
