@@ -51,7 +51,7 @@ TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test check sanitize lint fuzz install golden-update clean \
-	check-example e2e
+	check-example demo e2e
 
 all: $(BUILD)/licensed
 
@@ -90,6 +90,10 @@ test check: $(BUILD)/licensed $(TEST_BIN) $(BUILD)/tests/graphtool
 
 sanitize:
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 CFLAGS="-O1 -g" test
+
+# licensed reconciling a simulated tenant (tests/demo/run.sh).
+demo: $(BUILD)/licensed
+	@BUILD=$(BUILD) tests/demo/run.sh
 
 # The shipped example config and policy, checked with a throwaway secret.
 check-example: $(BUILD)/licensed

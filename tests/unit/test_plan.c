@@ -407,27 +407,27 @@ static void parse_record(struct world *w, const char *kind, const char *rest)
 	w->pending[w->st.n_pending++] = (struct pending){ u, k, number(since) };
 }
 
-static void parse_state_line(struct world *w, const char *key,
-			     const char *rest)
+static void parse_state_line(struct world *w, const char *line)
 {
-	char v[NAME_LEN] = "";
-	bool has_value = word(&rest, v, sizeof(v));
+	char key[NAME_LEN], v[NAME_LEN] = "";
+	const char *rest = line;
 
+	assert_true(word(&rest, key, sizeof(key)));
 	if (strcmp(key, "owned") == 0 || strcmp(key, "pending") == 0) {
-		parse_record(w, key, v);
-		parse_record(w, key, v), (void)rest;
+		parse_record(w, key, rest);
 		return;
 	}
 	if (strcmp(key, "untrusted") == 0) {
 		w->st.is_untrusted = true;
 		return;
 	}
-	assert_true(has_value);
-	if (strcmp(key, "mode") == 0)
-		w->o.removal = strcmp(v, "never") == 0 ? REMOVAL_NEVER
-			       : strcmp(v, "authoritative") == 0
-				       ? REMOVAL_AUTHORITATIVE
-				       : REMOVAL_OWNED;
+	assert_true(word(&rest, v, sizeof(v)));
+	if (strcmp(key, "mode") == 0 && strcmp(v, "never") == 0)
+		w->o.removal = REMOVAL_NEVER;
+	else if (strcmp(key, "mode") == 0 && strcmp(v, "authoritative") == 0)
+		w->o.removal = REMOVAL_AUTHORITATIVE;
+	else if (strcmp(key, "mode") == 0 && strcmp(v, "owned") == 0)
+		w->o.removal = REMOVAL_OWNED;
 	else if (strcmp(key, "grace") == 0)
 		w->o.grace_sec = number(v);
 	else if (strcmp(key, "max_removals") == 0)
@@ -437,7 +437,354 @@ static void parse_state_line(struct world *w, const char *key,
 	else if (strcmp(key, "now") == 0)
 		w->o.now = number(v);
 	else if (strcmp(key, "approve") == 0)
-		w->st.has_approval = true, w->st.approved = (uint64_t)number(v);
+		w->st.approved = (uint64_t)number(v);
 	else
-		fail_msg("state: unknown key '%s'", key);
+		fail_msg("state: unknown line '%s'", line);
+	w->st.has_approval |= strcmp(key, "approve") == 0;
 }
+
+/* Call fn on each line of text (without its newline). */
+static void each_line(struct world *w, const char *text,
+		      void (*fn)(struct world *w, const char *line))
+{
+	char line[512];
+
+	while (text && *text) {
+		size_t len = strcspn(text, "\n");
+
+		assert_true(len < sizeof(line));
+		memcpy(line, text, len);
+		line[len] = '\0';
+		if (len)
+			fn(w, line);
+		text += len + (text[len] == '\n');
+	}
+}
+
+static void parse_tenant_line(struct world *w, const char *line)
+{
+	char kind[NAME_LEN];
+	const char *rest = line;
+
+	assert_true(word(&rest, kind, sizeof(kind)));
+	if (strcmp(kind, "sku") == 0)
+		parse_sku(w, rest);
+	else if (strcmp(kind, "user") == 0)
+		parse_user(w, rest);
+	else if (strcmp(kind, "group") == 0)
+		parse_group(w, rest);
+	else
+		fail_msg("tenant: unknown line '%s'", line);
+}
+
+#define SWAP(T, a, b)                                                          \
+	do {                                                                   \
+		T t_ = (a);                                                    \
+		(a) = (b);                                                     \
+		(b) = t_;                                                      \
+	} while (0)
+
+/*
+ * The same tenant listed backwards: users, SKUs, each SKU's plans, groups,
+ * members and disabled plans.  Only the order of the snapshot changes.
+ */
+static void reverse(struct world *w)
+{
+	struct snapshot *s = &w->s;
+
+	for (size_t i = 0, j = s->n_users - 1; s->n_users && i < j; i++, j--) {
+		SWAP(struct user, s->users[i], s->users[j]);
+		for (size_t c = 0; c < NAME_LEN; c++)
+			SWAP(char, w->names[i][c], w->names[j][c]);
+	}
+	for (size_t i = 0, j = s->n_skus - 1; s->n_skus && i < j; i++, j--)
+		SWAP(struct sku, s->skus[i], s->skus[j]);
+	for (size_t k = 0; k < s->n_skus; k++) {
+		struct service_plan *p = s->skus[k].plans;
+
+		for (size_t i = 0, j = s->skus[k].n_plans - 1;
+		     s->skus[k].n_plans && i < j; i++, j--)
+			SWAP(struct service_plan, p[i], p[j]);
+	}
+	for (size_t i = 0, j = s->n_groups - 1; s->n_groups && i < j; i++, j--)
+		SWAP(struct group_members, s->groups[i], s->groups[j]);
+	for (size_t g = 0; g < s->n_groups; g++) {
+		uint32_t *m = s->groups[g].members;
+		size_t n = s->groups[g].n_members;
+
+		for (size_t i = 0; i < n; i++)
+			m[i] = (uint32_t)(s->n_users - 1 - m[i]);
+		for (size_t i = 0, j = n - 1; n && i < j; i++, j--)
+			SWAP(uint32_t, m[i], m[j]);
+	}
+	for (size_t u = 0; u < s->n_users; u++)
+		for (size_t a = 0; a < s->users[u].n_assignments; a++) {
+			struct assignment *x = &s->users[u].assignments[a];
+			size_t n = x->n_disabled_plans;
+
+			for (size_t i = 0, j = n - 1; n && i < j; i++, j--)
+				SWAP(struct guid, x->disabled_plans[i],
+				     x->disabled_plans[j]);
+		}
+}
+
+struct plan_case {
+	const char *name;
+	const char *tenant;
+	const char *policy;
+	const char *state;
+	const char *want;
+};
+
+static struct world *world_new(const struct plan_case *c, bool is_reversed)
+{
+	struct world *w = calloc(1, sizeof(*w));
+
+	assert_non_null(w);
+	w->s.skus = w->skus;
+	w->s.users = w->users;
+	w->s.groups = w->groups;
+	w->st.owned = w->owned;
+	w->st.pending = w->pending;
+	w->o = (struct plan_options){ REMOVAL_OWNED, 86400, 50, 100, 1000000 };
+	each_line(w, c->tenant, parse_tenant_line);
+	each_line(w, c->state, parse_state_line);
+	if (is_reversed)
+		reverse(w);
+	return w;
+}
+
+/* ---- the policy -------------------------------------------------------- */
+
+/* Write text as policy.ini with {NAME} replaced by ids, and load it. */
+static void load_policy(const struct world *w, const char *text,
+			struct policy *ret)
+{
+	char out[4096], name[NAME_LEN], id[GUID_STRLEN + 1];
+	struct diags d = { 0 };
+	size_t n = 0;
+
+	while (*text) {
+		size_t len = strcspn(text, "{");
+
+		assert_true(n + len + GUID_STRLEN < sizeof(out));
+		memcpy(out + n, text, len);
+		n += len;
+		text += len;
+		if (!*text)
+			break;
+		len = strcspn(++text, "}");
+		assert_true(len < NAME_LEN && text[len] == '}');
+		memcpy(name, text, len);
+		name[len] = '\0';
+		text += len + 1;
+		{
+			struct guid g = user_id(w, name);
+
+			guid_format(&g, id);
+		}
+		memcpy(out + n, id, GUID_STRLEN);
+		n += GUID_STRLEN;
+	}
+	out[n] = '\0';
+	tmp_write("policy.ini", 0644, out);
+	assert_int_equal(policy_load("policy.ini", ret, &d), 0);
+	assert_no_diags(&d);
+}
+
+/* ---- rendering --------------------------------------------------------- */
+
+static const char *const action_words[] = { "add", "update", "remove" };
+static const char *const reason_words[] = { "entitled", "plans-differ",
+					    "not-entitled", "superseded" };
+static const char *const hold_words[] = {
+	"go",	     "grace",	     "no-seats",	"no-usage-location",
+	"excluded",  "inherited",    "not-owned",	"never-remove",
+	"capped",    "rule-error",   "state-untrusted", "swap-waits",
+	"no-sku-for-users",
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* disabled=P,Q (sorted by name: the tenant's plan order is no input) */
+static void render_disabled(FILE *f, const struct plan *plan,
+			    const struct sku *k, uint32_t set)
+{
+	const char *names[MAX_PLANS];
+	size_t n = 0;
+
+	for (size_t i = 0; i < k->n_plans; i++)
+		if (planset_has(&plan->sets, set, i))
+			names[n++] = k->plans[i].name;
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	fputs(" disabled=", f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s", i ? "," : "", names[i]);
+	if (n == 0)
+		fputc('-', f);
+}
+
+static void render_item(FILE *f, const struct world *w,
+			const struct plan *plan, const struct plan_item *it)
+{
+	const struct sku *k = &w->s.skus[it->sku];
+
+	assert_true(it->user < w->s.n_users && it->sku < w->s.n_skus);
+	assert_true(it->action <= PLAN_REMOVE && it->reason <= PLAN_SUPERSEDED);
+	assert_true(it->hold <= PLAN_NO_SKU_FOR_USERS);
+	fprintf(f, "%s %s %s %s %s", w->names[it->user], k->part_number,
+		action_words[it->action], reason_words[it->reason],
+		hold_words[it->hold]);
+	if (it->rule != PLAN_NONE)
+		fprintf(f, " rule=%s", w->p->rules[it->rule].name);
+	if (it->reason == PLAN_SUPERSEDED)
+		fprintf(f, " by=%s", w->s.skus[it->better].part_number);
+	if (it->action != PLAN_REMOVE)
+		render_disabled(f, plan, k, it->planset);
+	if (it->usage_location[0])
+		fprintf(f, " loc=%.2s", it->usage_location);
+	if (it->reason == PLAN_NOT_ENTITLED || it->since || it->due)
+		fprintf(f, " since=%lld due=%lld", (long long)it->since,
+			(long long)it->due);
+	fputc('\n', f);
+}
+
+/* A user's name: from the tenant, else decoded from a name_id() id. */
+static void user_name(const struct world *w, const struct guid *id,
+		      char out[NAME_LEN])
+{
+	for (size_t i = 0; i < w->s.n_users; i++)
+		if (guid_equal(&w->users[i].id, id)) {
+			memcpy(out, w->names[i], NAME_LEN);
+			return;
+		}
+	memcpy(out, id->b, sizeof(id->b));
+	out[sizeof(id->b)] = '\0';
+}
+
+static void render_totals(FILE *f, const struct plan_totals *t)
+{
+	const struct {
+		const char *name;
+		size_t n;
+	} v[] = {
+		{ "adds", t->adds },
+		{ "updates", t->updates },
+		{ "removes", t->removes },
+		{ "waiting_seats", t->waiting_seats },
+		{ "no_usage_location", t->no_usage_location },
+		{ "grace", t->grace },
+		{ "capped", t->capped },
+		{ "not_owned", t->not_owned },
+		{ "inherited", t->inherited },
+		{ "excluded", t->excluded },
+		{ "rule_errors", t->rule_errors },
+		{ "holders", t->holders },
+	};
+
+	fputs("totals", f);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i].n)
+			fprintf(f, " %s=%zu", v[i].name, v[i].n);
+	if (t->is_capped)
+		fputs(" is_capped", f);
+	if (t->is_approval_used)
+		fputs(" approval_used", f);
+	fputc('\n', f);
+}
+
+/* The whole plan as text (see the head of the file); free() it. */
+static char *render(const struct world *w, const struct plan *plan)
+{
+	char *buf = NULL, line[DIAG_TEXT_MAX + 64], name[NAME_LEN];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	for (size_t i = 0; i < plan->n_items; i++)
+		render_item(f, w, plan, &plan->items[i]);
+	for (size_t i = 0; i < plan->n_owned; i++) {
+		user_name(w, &plan->owned[i].user, name);
+		fprintf(f, "keep %s %s\n", name,
+			cat_sku_part(&plan->owned[i].sku));
+	}
+	for (size_t i = 0; i < plan->problems.n; i++) {
+		diags_format(&plan->problems, i, line, sizeof(line));
+		fprintf(f, "problem %s\n", line);
+	}
+	render_totals(f, &plan->totals);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void assert_text(const char *what, const char *want, const char *got)
+{
+	if (strcmp(want, got) != 0)
+		fail_msg("%s:\n--- want\n%s--- got\n%s", what, want, got);
+}
+
+static void assert_same_items(const struct plan *a, const struct plan *b)
+{
+	assert_int_equal(a->n_items, b->n_items);
+	for (size_t i = 0; i < a->n_items; i++) {
+		const struct plan_item *x = &a->items[i], *y = &b->items[i];
+
+		assert_int_equal(x->user, y->user);
+		assert_int_equal(x->sku, y->sku);
+		assert_int_equal(x->rule, y->rule);
+		assert_int_equal(x->better, y->better);
+		assert_int_equal(x->planset, y->planset);
+		assert_int_equal(x->action, y->action);
+		assert_int_equal(x->reason, y->reason);
+		assert_int_equal(x->hold, y->hold);
+		assert_int_equal(x->since, y->since);
+		assert_int_equal(x->due, y->due);
+		assert_memory_equal(x->usage_location, y->usage_location, 3);
+	}
+}
+
+static void build(const struct world *w, struct plan *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	assert_int_equal(plan_build(w->p, &w->s, &w->st, &w->o, ret), 0);
+}
+
+/*
+ * One case: the plan must be the one wanted, the same when built again,
+ * and the same when the tenant lists everything in reverse order.
+ */
+static void run_case(void **state)
+{
+	const struct plan_case *c = *state;
+	struct world *w = world_new(c, false), *r = world_new(c, true);
+	struct plan plan, again, reordered;
+	struct policy p;
+	char *got, *got_again, *got_reordered;
+
+	load_policy(w, c->policy, &p);
+	w->p = &p;
+	r->p = &p;
+	build(w, &plan);
+	got = render(w, &plan);
+	assert_text("plan", c->want, got);
+	build(w, &again);
+	got_again = render(w, &again);
+	assert_text("plan built again", got, got_again);
+	assert_same_items(&plan, &again);
+	build(r, &reordered);
+	got_reordered = render(r, &reordered);
+	assert_text("plan of the reordered tenant", got, got_reordered);
+	free(got);
+	free(got_again);
+	free(got_reordered);
+	plan_free(&plan);
+	plan_free(&again);
+	plan_free(&reordered);
+	policy_free(&p);
+	free(w);
+	free(r);
+}
+
