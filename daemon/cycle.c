@@ -302,11 +302,17 @@ static int next_owned(const struct round *r, const bool *ok, struct state *next)
 	return 0;
 }
 
-static int save_state(struct round *r)
+/*
+ * Write the state as it is if the items marked in ok went through.  Also
+ * called before any write with every add marked: a round killed in the
+ * middle (kill -9, power) then leaves ownership records for the adds it
+ * may have made; the next round keeps those the tenant confirms (the user
+ * holds the SKU directly) and drops the others.
+ */
+static int save_state(struct round *r, const bool *ok)
 {
 	struct state next = { .round = r->rep.round };
-	bool *ok = applied_items(r);
-	int rc = ok ? next_owned(r, ok, &next) : -ENOMEM;
+	int rc = next_owned(r, ok, &next);
 
 	if (rc == 0) {
 		next.pending =
@@ -328,6 +334,29 @@ static int save_state(struct round *r)
 		log_error("cannot save the state in '%s': %s", r->c->state_dir,
 			  strerror(-rc));
 	state_free(&next);
+	return rc;
+}
+
+/* Before writing: record every add as if it will be made (see above). */
+static int save_intent(struct round *r)
+{
+	bool *ok = calloc(r->plan.n_items + 1, sizeof(*ok));
+	int rc = ok ? 0 : -ENOMEM;
+
+	for (size_t i = 0; ok && i < r->plan.n_items; i++)
+		ok[i] = is_go_write(&r->plan.items[i]) &&
+			r->plan.items[i].action == PLAN_ADD;
+	if (rc == 0)
+		rc = save_state(r, ok);
+	free(ok);
+	return rc;
+}
+
+static int save_outcome(struct round *r)
+{
+	bool *ok = applied_items(r);
+	int rc = ok ? save_state(r, ok) : -ENOMEM;
+
 	free(ok);
 	return rc;
 }
@@ -515,16 +544,19 @@ static int write_round(struct round *r)
 	struct graph_counters n;
 	int rc = 0;
 
+	r->rep.finished = (int64_t)time(NULL);
 	if (r->c->is_dry_run) {
 		log_dry_run(r);
 	} else {
-		rc = apply(r);
+		rc = save_intent(r);
+		if (rc == 0)
+			rc = apply(r);
 		if (rc == 0 && r->has_approval)
 			(void)state_approval_clear(r->c->state_dir);
 	}
 	r->rep.finished = (int64_t)time(NULL);
 	if (rc == 0 && !r->c->is_dry_run)
-		rc = save_state(r);
+		rc = save_outcome(r);
 	record_holds(r);
 	r->rep.exit_code = rc < 0 ? 1 : exit_code_of(r);
 	record_round(r);

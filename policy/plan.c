@@ -506,11 +506,20 @@ static enum plan_hold may_touch(const struct planner *pl, const struct user *u,
 	return PLAN_GO;
 }
 
-/* Where a user without a usage location would get one (5.8), or NULL. */
-static const char *usage_location_for(const struct planner *pl, uint32_t r)
+/*
+ * Where user u, without a usage location, would get one for SKU k (5.8):
+ * the first rule giving it k that sets one (not only the first rule
+ * giving k), else [defaults], else NULL.
+ */
+static const char *usage_location_for(const struct planner *pl, uint32_t u,
+				      uint32_t k)
 {
-	if (pl->p->rules[r].usage_location[0])
-		return pl->p->rules[r].usage_location;
+	for (uint32_t e = pl->ent_start[u]; e < pl->ent_start[u + 1]; e++) {
+		uint32_t r = pl->ent_rules[e];
+
+		if (pl->rule_sku[r] == k && pl->p->rules[r].usage_location[0])
+			return pl->p->rules[r].usage_location;
+	}
 	if (pl->p->usage_location[0])
 		return pl->p->usage_location;
 	return NULL;
@@ -524,7 +533,7 @@ static int plan_add(struct planner *pl, uint32_t u, const struct want *w)
 		PLAN_ADD, PLAN_ENTITLED, PLAN_GO, 0,	     0,
 		""
 	};
-	const char *loc = usage_location_for(pl, w->rule);
+	const char *loc = usage_location_for(pl, u, w->sku);
 
 	if (pl->sku_blocked[w->sku])
 		it.hold = PLAN_RULE_ERROR;
@@ -590,9 +599,8 @@ static int plan_unwanted(struct planner *pl, uint32_t u, uint32_t k)
 				0,
 				"" };
 
+	/* Not ours (5.3): left alone, but reported like the rest. */
 	it.hold = may_touch(pl, usr, k, true);
-	if (it.hold == PLAN_NOT_OWNED)
-		return 0; /* somebody else's assignment: not ours to judge */
 	it.since = rec ? rec->since : pl->o->now;
 	it.due = it.since + pl->o->grace_sec;
 	if (it.hold == PLAN_GO && pl->o->now < it.due)

@@ -153,8 +153,9 @@ class Sim:
             return [json.loads(line) for line in f if line.strip()]
 
     def config(self, policy=POLICY, auth=None, tenant_id=DOMAIN, extra="",
-               ca_file=None):
-        """Write licensed.conf, policy.ini and the secret; return the conf path."""
+               ca_file=None, state_dir="state", daemon="", safety=""):
+        """Write licensed.conf, policy.ini and the secret; return the conf
+        path.  extra goes into [tenant], daemon and safety into theirs."""
         if auth is None:
             auth = "client_id = %s\nclient_secret_file = client-secret\n" % CLIENT_ID
         self._write("client-secret", SECRET + "\n", 0o600)
@@ -167,8 +168,12 @@ ca_file = %s
 %s
 [daemon]
 policy = policy.ini
-state_dir = state
-""" % (tenant_id, auth, self.url, self.url, ca_file or "ca.pem", extra))
+state_dir = %s
+%s
+[safety]
+%s
+""" % (tenant_id, auth, self.url, self.url, ca_file or "ca.pem", extra,
+       state_dir, daemon, safety))
         return self.path("licensed.conf")
 
 
