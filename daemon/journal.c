@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ static bool stderr_is_journal(void)
 
 void journal_open(bool is_daemon)
 {
+	const char *target = getenv("LICENSED_LOG_TARGET");
 	struct stat st;
 	bool is_stream = stderr_is_journal();
 
@@ -44,6 +46,11 @@ void journal_open(bool is_daemon)
 	journal_native =
 		is_stream ||
 		(is_daemon && stat("/run/systemd/journal/socket", &st) == 0);
+	/* As SYSTEMD_LOG_TARGET does for systemd's tools: force the sink. */
+	if (target && strcmp(target, "stderr") == 0)
+		journal_native = false;
+	else if (target && strcmp(target, "journal") == 0)
+		journal_native = true;
 	log_set_prefixed(is_daemon || is_stream);
 }
 
