@@ -4,29 +4,52 @@
  * Text only; it reads nothing but its arguments (times are printed in
  * UTC from the plan's own numbers), so the same plan prints the same.
  */
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
 #include "policy/plan_print.h"
 
+/* Names of the plans of k that are (is_in) or are not in set id. */
+static size_t list_plans(const struct plan *plan, const struct sku *k,
+			 uint32_t id, bool is_in, char *buf, size_t size)
+{
+	size_t len = 0, n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < k->n_plans && len + 1 < size; i++) {
+		int w;
+
+		if (planset_has(&plan->sets, id, i) != is_in ||
+		    (!is_in && !k->plans[i].is_for_users))
+			continue;
+		w = snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
+			     k->plans[i].name);
+		len += w > 0 ? (size_t)w : 0;
+		n++;
+	}
+	return n;
+}
+
 void plan_set_text(const struct plan *plan, const struct snapshot *s,
 		   uint32_t id, char *buf, size_t size)
 {
 	const struct sku *k = &s->skus[plan->sets.v[id].sku];
-	size_t len = 0;
+	size_t n_off = planset_count(&plan->sets, id), n_users = 0;
+	char list[480];
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < k->n_plans && len + 1 < size; i++) {
-		int n;
-
-		if (!planset_has(&plan->sets, id, i))
-			continue;
-		n = snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
-			     k->plans[i].name);
-		len += n > 0 ? (size_t)n : 0;
+	for (size_t i = 0; i < k->n_plans; i++)
+		n_users += k->plans[i].is_for_users;
+	/* Whichever list is shorter: an allow-list rule reads as one. */
+	if (n_off > 0 && 2 * n_off > n_users) {
+		(void)list_plans(plan, k, id, false, list, sizeof(list));
+		(void)snprintf(buf, size, "only plans on: %s",
+			       list[0] ? list : "none");
+	} else {
+		(void)list_plans(plan, k, id, true, list, sizeof(list));
+		(void)snprintf(buf, size, "plans off: %s",
+			       list[0] ? list : "none");
 	}
-	if (len == 0)
-		(void)snprintf(buf, size, "none");
 }
 
 static void utc(int64_t t, char *buf, size_t size)
@@ -64,7 +87,7 @@ void plan_item_text(const struct plan *plan, const struct plan_item *it,
 			       it->hold == PLAN_GRACE ? when : "");
 	} else
 		(void)snprintf(
-			buf, size, "%s; plans off: %s%s%s%s%s", rule, plans,
+			buf, size, "%s; %s%s%s%s%s", rule, plans,
 			it->usage_location[0] ? "; set usage location " : "",
 			it->usage_location, it->hold ? "; " : "", hold);
 }

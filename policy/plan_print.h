@@ -14,7 +14,10 @@ void plan_item_text(const struct plan *plan, const struct plan_item *it,
 		    const struct policy *p, const struct snapshot *s, char *buf,
 		    size_t size);
 
-/* The disabled plans of set id as "SWAY, YAMMER_ENTERPRISE" ("none"). */
+/*
+ * Set id for people: "plans off: SWAY, YAMMER_ENTERPRISE", or, when most
+ * plans are off, "only plans on: EXCHANGE_S_ENTERPRISE, TEAMS1".
+ */
 void plan_set_text(const struct plan *plan, const struct snapshot *s,
 		   uint32_t id, char *buf, size_t size);
 

@@ -5,15 +5,16 @@
  * A case is four short texts: a tenant, a policy, a state with the round's
  * options, and the plan expected.
  *
- *   tenant  sku PART [seats=N] [warning=N] [used=N] [company] [plans=P,!Q]
+ *   tenant  sku PART [seats=N] [warning=N] [used=N] [company] [plans=P,!Q|*]
  *           user NAME [id=GUID] [upn=UPN] [loc=CC|none]
  *                [has=PART[@group|@unknown][/PLAN,PLAN]]...
  *           group NAME [missing] [USER]...
- *     SKU and plan ids are the real ones (licensing-service-plan-reference
- *     .csv); "plans=" lists the SKU's plans in tenant order, "!" marks a
- *     plan that applies to the Company.  A user's id is its name's bytes
- *     ("u1" -> 75310000-...) unless id= says otherwise, so that plan order
- *     (by id) is name order.  "has=" is a direct assignment by default.
+ *     SKU and plan ids are the real ones (licensing-service-plan-
+ *     reference.csv).  "plans=" lists a SKU's plans in tenant order, "!"
+ *     marks one that applies to the Company, "*" is all 86 of SPE_E5.
+ *     A user's id is its name's bytes ("u1" -> 75310000-...) unless id=
+ *     says otherwise, so that plan order (by id) is name order.  "has="
+ *     is a direct assignment unless @group or @unknown says otherwise.
  *   policy  the INI an admin writes; {NAME} is the id of user or group NAME
  *   state   mode owned|authoritative|never, grace S, max_removals N,
  *           max_percent N, now T, approve N, untrusted,
@@ -55,20 +56,114 @@ struct cat_plan {
 	const char *id;
 };
 
-static const struct cat_plan cat_plans[] = {
-	{ "AAD_PREMIUM", "41781fb2-bc02-4b7c-bd55-b576c07bb09d" },
-	{ "BI_AZURE_P0", "2049e525-b859-401b-b2a0-e0a31c4b1fe4" },
-	{ "EXCHANGE_S_ENTERPRISE", "efb87545-963c-4e0d-99df-69c6916d9eb0" },
-	{ "EXCHANGE_S_FOUNDATION", "113feb6c-3fe4-4440-bddc-54d774bf0318" },
-	{ "INTUNE_A", "c1ec4a95-1f05-45b3-a911-aa3fa01094f5" },
-	{ "MCOEV", "4828c8ec-dc2e-4779-b502-87ac9ce28ab7" },
-	{ "MCOPSTNC", "505e180f-f7e0-4b65-91d4-00d670bbd18c" },
-	{ "MFA_PREMIUM", "8a256a2b-b617-496d-b51b-e76466e88db0" },
-	{ "MICROSOFT_SEARCH", "94065c59-bc8e-4e8b-89e5-5138d471eaff" },
+/*
+ * Every plan of SPE_E5, in the order of the reference table: 86, so that
+ * its disabled-plan sets take two 64-bit words.
+ */
+static const struct cat_plan e5_plans[] = {
+	{ "Deskless", "8c7d2df8-86f0-4902-b2ed-a0458298f3b3" },
+	{ "MCOSTANDARD", "0feaeb32-d00e-4d66-bd5a-43b5b83db82c" },
+	{ "SHAREPOINTENTERPRISE", "5dbe027f-2339-4123-9542-606e4d348a72" },
+	{ "INSIDER_RISK_MANAGEMENT", "9d0c4ee5-e4a1-4625-ab39-d82b619b1a34" },
+	{ "COMMUNICATIONS_COMPLIANCE", "41fcdd7d-4733-4863-9cf4-c65b83ce2df4" },
+	{ "PURVIEW_DISCOVERY", "c948ea65-2053-4a5a-8a62-9eaaaf11b522" },
+	{ "PROJECT_O365_P3", "b21a6b06-1988-436e-a07b-51ec6d9f52ad" },
+	{ "PREMIUM_ENCRYPTION", "617b097b-4b93-4ede-83de-5f075bb5fb2f" },
+	{ "BI_AZURE_P2", "70d33638-9c74-4d01-bfd3-562de28bd4ba" },
+	{ "POWERAPPS_O365_P3", "9c0dab89-a30c-4117-86e7-97bda240acd2" },
+	{ "SHAREPOINTWAC", "e95bec33-7c88-4a70-8e19-b10bd9d0c014" },
 	{ "SWAY", "a23b959c-7ce8-4e57-9140-b90eb88a9e97" },
+	{ "PAM_ENTERPRISE", "b1188c4c-1b36-4018-b48b-ee07604f6feb" },
+	{ "ADALLOM_S_O365", "8c098270-9dd4-4350-9b30-ba4703f3b36b" },
+	{ "EQUIVIO_ANALYTICS", "4de31727-a228-4ec3-a5bf-8e45b5ca48cc" },
+	{ "Nucleus", "db4d623d-b514-490b-b7ef-8885eee514de" },
+	{ "INTUNE_O365", "882e1d05-acd1-4ccb-8708-6ee03664b117" },
 	{ "TEAMS1", "57ff2da0-773e-42df-b2af-ffb7a2317929" },
-	{ "THREAT_INTELLIGENCE", "8e0c0a52-6a6c-4d40-8370-dd62790dcd70" },
+	{ "STREAM_O365_E5", "6c6042f5-6f01-4d67-b8c1-eb99d36eed3e" },
+	{ "SAFEDOCS", "bf6f5520-59e3-4f82-974b-7dbbc4fd27c7" },
+	{ "BPOS_S_TODO_3", "3fb82609-8c27-4f7b-bd51-30634711ee67" },
+	{ "VIVA_LEARNING_SEEDED", "b76fb638-6ba6-402a-b9f9-83d28acb3d86" },
+	{ "MICROSOFT_SEARCH", "94065c59-bc8e-4e8b-89e5-5138d471eaff" },
+	{ "POWER_VIRTUAL_AGENTS_O365_P3",
+	  "ded3d325-1bdc-453e-8432-5bac26d7a014" },
+	{ "FLOW_O365_P3", "07699545-9485-468e-95b6-2fca3738be01" },
+	{ "INTUNE_A", "c1ec4a95-1f05-45b3-a911-aa3fa01094f5" },
+	{ "AAD_PREMIUM_P2", "eec0eb4f-6444-4f95-aba0-50c24d67f998" },
+	{ "AAD_PREMIUM", "41781fb2-bc02-4b7c-bd55-b576c07bb09d" },
+	{ "ATA", "14ab5db5-e6c4-4b20-b4bc-13e36fd2227f" },
+	{ "ADALLOM_S_STANDALONE", "2e2ddb96-6af9-4b1d-a3f0-d6ecfd22edb2" },
+	{ "MFA_PREMIUM", "8a256a2b-b617-496d-b51b-e76466e88db0" },
+	{ "DYN365_CDS_O365_P3", "28b0fa46-c39a-4188-89e2-58e979a6b014" },
+	{ "RMS_S_PREMIUM2", "5689bec4-755d-4753-8b61-40975025187c" },
+	{ "RMS_S_PREMIUM", "6c57d4b6-3b23-47a5-9bc9-69f17b4947b3" },
+	{ "WINDOWSUPDATEFORBUSINESS_DEPLOYMENTSERVICE",
+	  "7bf960f6-2cd9-443a-8046-5dbff9558365" },
+	{ "Windows_Autopatch", "9a6eeb79-0b4b-4bf0-9808-39d99a2cd5a3" },
+	{ "WIN10_PRO_ENT_SUB", "21b439ba-a0ca-424f-a6cc-52f954a5b111" },
+	{ "UNIVERSAL_PRINT_01", "795f6fe0-cc4d-4773-b050-5dde4dc704c9" },
+	{ "MICROSOFTENDPOINTDLP", "64bfac92-2b17-4482-b5e5-a0304429de3e" },
+	{ "WINDEFATP", "871d91ec-ec1a-452b-a83f-bd76c7d770ef" },
 	{ "YAMMER_ENTERPRISE", "7547a3fe-08ee-4ccb-b430-5077c5041653" },
+	{ "WHITEBOARD_PLAN3", "4a51bca5-1eff-43f5-878c-177680f191af" },
+	{ "VIVAENGAGE_CORE", "a82fbf69-b4d7-49f4-83a6-915b2cf354f4" },
+	{ "RECORDS_MANAGEMENT", "65cc641f-cccd-4643-97e0-a17e3045e541" },
+	{ "Defender_for_Iot_Enterprise",
+	  "99cd49a9-0e54-4e07-aea1-d8d9f5f704f5" },
+	{ "EXCHANGE_ANALYTICS", "34c0d7a0-a70f-4668-9238-47f9fc208882" },
+	{ "MYANALYTICS_P2", "33c4f319-9bdd-48d6-9c4d-410b750a4a5a" },
+	{ "MIP_S_CLP1", "5136a095-5cf0-4aff-bec3-e84448b38ea5" },
+	{ "MIP_S_CLP2", "efb0351d-3b08-4503-993d-383af8de41e3" },
+	{ "ContentExplorer_Standard", "2b815d45-56e4-4e3a-b65c-66cb9175b560" },
+	{ "Content_Explorer", "d9fa6af4-e046-4c89-9226-729a0786685d" },
+	{ "INFORMATION_BARRIERS", "c4801e8a-cb58-4c35-aca6-f2dcc106f287" },
+	{ "MESH_IMMERSIVE_FOR_TEAMS", "f0ff6ac6-297d-49cd-be34-6dfef97f0c28" },
+	{ "GRAPH_CONNECTORS_SEARCH_INDEX",
+	  "a6520331-d7d4-4276-95f5-15c0933bc757" },
+	{ "EXCHANGE_S_ENTERPRISE", "efb87545-963c-4e0d-99df-69c6916d9eb0" },
+	{ "MIP_S_Exchange", "cd31b152-6326-4d1b-ae1b-997b625182e6" },
+	{ "CustomerLockboxA_Enterprise",
+	  "3ec18638-bd4c-4d3b-8905-479ed636b83e" },
+	{ "LOCKBOX_ENTERPRISE", "9f431833-0334-42de-a7dc-70aa40db46db" },
+	{ "CDS_O365_P3", "afa73018-811e-46e9-988f-f75d2b1b8430" },
+	{ "Bing_Chat_Enterprise", "0d0c0d31-fae7-41f2-b909-eaf4d7f26dba" },
+	{ "RMS_S_ENTERPRISE", "bea4c11e-220a-4e6d-8eb8-8ea15d019f90" },
+	{ "MESH_AVATARS_ADDITIONAL_FOR_TEAMS",
+	  "3efbd4ed-8958-4824-8389-1321f8730af8" },
+	{ "PROJECTWORKMANAGEMENT", "b737dad2-2f6c-4c65-90e3-ca563267e8b9" },
+	{ "M365_ADVANCED_AUDITING", "2f442157-a11c-46b9-ae5b-6e39ff4e5849" },
+	{ "OFFICESUBSCRIPTION", "43de0ff5-c92c-492b-9116-175376d08c38" },
+	{ "MESH_AVATARS_FOR_TEAMS", "dcf9d2f4-772e-4434-b757-77a453cfbc02" },
+	{ "M365_AUDIT_PLATFORM", "f6de4823-28fa-440b-b886-4783fa86ddba" },
+	{ "ML_CLASSIFICATION", "d2d51368-76c9-4317-ada2-a12c004c432f" },
+	{ "MICROSOFT_LOOP", "c4b8c31a-fb44-4c65-9837-a21f55fcabda" },
+	{ "KAIZALA_STANDALONE", "0898bdbb-73b0-471a-81e5-20f1fe4dd66e" },
+	{ "INSIDER_RISK", "d587c7a3-bda9-4f99-8776-9bcf59c84f75" },
+	{ "INFO_GOVERNANCE", "e26c2fcc-ab91-4a61-b35c-03cdc8dddf66" },
+	{ "MCOMEETADV", "3e26ee1f-8a5f-4d52-aee2-b81ce45c8f40" },
+	{ "EXCEL_PREMIUM", "531ee2f8-b1cb-453b-9c21-d2180d014ca5" },
+	{ "THREAT_INTELLIGENCE", "8e0c0a52-6a6c-4d40-8370-dd62790dcd70" },
+	{ "ATP_ENTERPRISE", "f20fedf3-f3c3-43c3-8267-2bfdd51c0939" },
+	{ "FORMS_PLAN_E5", "e212cbc7-0961-4c40-9825-01117710dcb1" },
+	{ "CUSTOMER_KEY", "6db1f1db-2b46-403f-be40-e39395f08dbb" },
+	{ "COMMUNICATIONS_DLP", "6dc145d6-95dd-4191-b9c3-185575ee6f6b" },
+	{ "CLIPCHAMP", "a1ace008-72f3-4ea0-8dac-33b3a23a2472" },
+	{ "MICROSOFTBOOKINGS", "199a5c09-e0ca-4e37-8f7c-b05d533e1ea2" },
+	{ "MCOEV", "4828c8ec-dc2e-4779-b502-87ac9ce28ab7" },
+	{ "M365_LIGHTHOUSE_CUSTOMER_PLAN1",
+	  "6f23d6a9-adbf-481c-8538-b4c095654487" },
+	{ "MTP", "bf28f719-7844-4079-9c78-c1307898e192" },
+	{ "MICROSOFT_COMMUNICATION_COMPLIANCE",
+	  "a413a9ff-720c-4822-98ef-2f37c2a21f4c" },
+	{ "DATA_INVESTIGATIONS", "46129a58-a698-46f0-aa5b-17f6586297d9" },
+};
+
+#define N_E5_PLANS (sizeof(e5_plans) / sizeof(e5_plans[0]))
+
+/* The plans used below that SPE_E5 does not have. */
+static const struct cat_plan other_plans[] = {
+	{ "BI_AZURE_P0", "2049e525-b859-401b-b2a0-e0a31c4b1fe4" },
+	{ "EXCHANGE_S_FOUNDATION", "113feb6c-3fe4-4440-bddc-54d774bf0318" },
+	{ "MCOPSTNC", "505e180f-f7e0-4b65-91d4-00d670bbd18c" },
 };
 
 /*
@@ -130,9 +225,13 @@ static const char *cat_sku_part(const struct guid *id)
 
 static struct guid cat_plan_id(const char *name)
 {
-	for (size_t i = 0; i < sizeof(cat_plans) / sizeof(cat_plans[0]); i++)
-		if (strcmp(cat_plans[i].name, name) == 0)
-			return gid(cat_plans[i].id);
+	for (size_t i = 0; i < N_E5_PLANS; i++)
+		if (strcmp(e5_plans[i].name, name) == 0)
+			return gid(e5_plans[i].id);
+	for (size_t i = 0; i < sizeof(other_plans) / sizeof(other_plans[0]);
+	     i++)
+		if (strcmp(other_plans[i].name, name) == 0)
+			return gid(other_plans[i].id);
 	fail_msg("no plan '%s' in the test catalog", name);
 	return (struct guid){ { 0 } };
 }
@@ -151,13 +250,13 @@ static struct guid name_id(const char *name)
 /* ---- the tenant, the state and the options of a case ------------------ */
 
 #define MAX_SKUS    8
-#define MAX_PLANS   12
+#define MAX_PLANS   96
 #define MAX_USERS   24
 #define MAX_HAS	    6
 #define MAX_GROUPS  12
 #define MAX_MEMBERS 24
 #define MAX_RECORDS 16
-#define NAME_LEN    32
+#define NAME_LEN    48
 
 struct world {
 	struct snapshot s;
@@ -232,13 +331,23 @@ static size_t split(const char *list, char out[][NAME_LEN], size_t max)
 	return n;
 }
 
+static size_t all_e5_plans(char out[][NAME_LEN])
+{
+	for (size_t i = 0; i < N_E5_PLANS; i++) {
+		assert_true(i < MAX_PLANS &&
+			    strlen(e5_plans[i].name) < NAME_LEN);
+		memcpy(out[i], e5_plans[i].name, strlen(e5_plans[i].name) + 1);
+	}
+	return N_E5_PLANS;
+}
+
 static void parse_sku(struct world *w, const char *rest)
 {
 	size_t i = w->s.n_skus;
 	struct sku *k = &w->skus[i];
 	char tok[256], list[MAX_PLANS][NAME_LEN];
 	const struct cat_sku *c;
-	const char *v, *plans;
+	const char *v;
 	size_t n;
 
 	assert_true(i < MAX_SKUS);
@@ -250,8 +359,7 @@ static void parse_sku(struct world *w, const char *rest)
 			   .status = SKU_ENABLED,
 			   .enabled = 100,
 			   .plans = w->plans[i] };
-	plans = c->plans;
-	n = split(plans, list, MAX_PLANS);
+	n = split(c->plans, list, MAX_PLANS);
 	while (word(&rest, tok, sizeof(tok))) {
 		if ((v = value_of(tok, "seats")))
 			k->enabled = number(v);
@@ -259,6 +367,8 @@ static void parse_sku(struct world *w, const char *rest)
 			k->warning = number(v);
 		else if ((v = value_of(tok, "used")))
 			k->consumed = number(v);
+		else if (strcmp(tok, "plans=*") == 0)
+			n = all_e5_plans(list);
 		else if ((v = value_of(tok, "plans")))
 			n = split(v, list, MAX_PLANS);
 		else if (strcmp(tok, "company") == 0)
@@ -271,10 +381,10 @@ static void parse_sku(struct world *w, const char *rest)
 
 		memcpy(w->plan_names[i][j], list[j] + is_company,
 		       NAME_LEN - is_company);
-		w->plans[i][j] = (struct service_plan){
-			cat_plan_id(w->plan_names[i][j]), w->plan_names[i][j],
-			!is_company
-		};
+		w->plans[i][j] =
+			(struct service_plan){ cat_plan_id(w->plan_names[i][j]),
+					       w->plan_names[i][j],
+					       !is_company };
 	}
 	k->n_plans = n;
 	w->s.n_skus++;
@@ -602,9 +712,18 @@ static const char *const action_words[] = { "add", "update", "remove" };
 static const char *const reason_words[] = { "entitled", "plans-differ",
 					    "not-entitled", "superseded" };
 static const char *const hold_words[] = {
-	"go",	     "grace",	     "no-seats",	"no-usage-location",
-	"excluded",  "inherited",    "not-owned",	"never-remove",
-	"capped",    "rule-error",   "state-untrusted", "swap-waits",
+	"go",
+	"grace",
+	"no-seats",
+	"no-usage-location",
+	"excluded",
+	"inherited",
+	"not-owned",
+	"never-remove",
+	"capped",
+	"rule-error",
+	"state-untrusted",
+	"swap-waits",
 	"no-sku-for-users",
 };
 
@@ -631,8 +750,8 @@ static void render_disabled(FILE *f, const struct plan *plan,
 		fputc('-', f);
 }
 
-static void render_item(FILE *f, const struct world *w,
-			const struct plan *plan, const struct plan_item *it)
+static void render_item(FILE *f, const struct world *w, const struct plan *plan,
+			const struct plan_item *it)
 {
 	const struct sku *k = &w->s.skus[it->sku];
 
@@ -847,7 +966,8 @@ static void apply_plan(struct world *w, const struct plan *plan)
 
 		if (it->hold == PLAN_GO)
 			apply_item(w, plan, it);
-		else if (it->reason == PLAN_NOT_ENTITLED)
+		else if (it->reason == PLAN_NOT_ENTITLED &&
+			 n_pending < MAX_RECORDS)
 			w->pending[n_pending++] =
 				(struct pending){ w->users[it->user].id,
 						  w->skus[it->sku].id,
@@ -922,11 +1042,6 @@ static void run_case(void **state)
 	"group = {e3}\n"                                                       \
 	"sku = SPE_E3\n"
 
-#define SALES_POLICY                                                           \
-	"[sales]\n"                                                            \
-	"group = {sales}\n"                                                    \
-	"sku = ENTERPRISEPACK\n"
-
 static struct plan_case cases[] = {
 	/* ---- 5.1 entitlement ---- */
 	{
@@ -936,8 +1051,10 @@ static struct plan_case cases[] = {
 			  "user u2\n"
 			  "user u3\n"
 			  "group sales u3 u1\n",
-		.policy = SALES_POLICY
-		"disabled_plans = SWAY, YAMMER_ENTERPRISE\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "disabled_plans = SWAY, YAMMER_ENTERPRISE\n",
 		.want = "u1 ENTERPRISEPACK add entitled go rule=sales "
 			"disabled=SWAY,YAMMER_ENTERPRISE\n"
 			"u3 ENTERPRISEPACK add entitled go rule=sales "
@@ -951,7 +1068,9 @@ static struct plan_case cases[] = {
 			  "user u1 has=POWER_BI_STANDARD\n"
 			  "user u2\n"
 			  "group sales\n",
-		.policy = SALES_POLICY,
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "grace 0\n"
 			 "mode authoritative\n",
 		.want = "totals\n",
@@ -967,23 +1086,24 @@ static struct plan_case cases[] = {
 			  "group g3 u1\n"
 			  "group g4 u1\n"
 			  "group g5 u1\n",
-		.policy = "[a]\n"
-			  "group = {g1}, {g2}\n"
-			  "sku = ENTERPRISEPACK\n"
-			  "disabled_plans = SWAY, YAMMER_ENTERPRISE, TEAMS1\n"
-			  "[b]\n"
-			  "group = {g3}\n"
-			  "sku = ENTERPRISEPACK\n"
-			  "disabled_plans = SWAY, TEAMS1\n"
-			  "[c]\n"
-			  "group = {g2}\n"
-			  "group = {g4}\n"
-			  "sku = EMS\n"
-			  "disabled_plans = MFA_PREMIUM\n"
-			  "[d]\n"
-			  "group = {g5}\n"
-			  "sku = ENTERPRISEPACK\n"
-			  "disabled_plans = TEAMS1 SWAY EXCHANGE_S_ENTERPRISE\n",
+		.policy =
+			"[a]\n"
+			"group = {g1}, {g2}\n"
+			"sku = ENTERPRISEPACK\n"
+			"disabled_plans = SWAY, YAMMER_ENTERPRISE, TEAMS1\n"
+			"[b]\n"
+			"group = {g3}\n"
+			"sku = ENTERPRISEPACK\n"
+			"disabled_plans = SWAY, TEAMS1\n"
+			"[c]\n"
+			"group = {g2}\n"
+			"group = {g4}\n"
+			"sku = EMS\n"
+			"disabled_plans = MFA_PREMIUM\n"
+			"[d]\n"
+			"group = {g5}\n"
+			"sku = ENTERPRISEPACK\n"
+			"disabled_plans = TEAMS1 SWAY EXCHANGE_S_ENTERPRISE\n",
 		.want = "u1 EMS add entitled go rule=c disabled=MFA_PREMIUM\n"
 			"u1 ENTERPRISEPACK add entitled go rule=a "
 			"disabled=SWAY,TEAMS1\n"
@@ -1003,34 +1123,41 @@ static struct plan_case cases[] = {
 			  "group sales u1 u3\n"
 			  "group eng u2 u3 u4\n"
 			  "group all u4\n",
-		.policy = SALES_POLICY "disabled_plans = SWAY, YAMMER_ENTERPRISE\n"
-				       "[eng]\n"
-				       "group = {eng}\n"
-				       "sku = ENTERPRISEPACK\n"
-				       "disabled_plans = YAMMER_ENTERPRISE, "
-				       "TEAMS1\n"
-				       "[all]\n"
-				       "group = {all}\n"
-				       "sku = 6fd2c87f-b296-42f0-b197-"
-				       "1e91e994b900\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "disabled_plans = SWAY, YAMMER_ENTERPRISE\n"
+			  "[eng]\n"
+			  "group = {eng}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "disabled_plans = YAMMER_ENTERPRISE, "
+			  "TEAMS1\n"
+			  "[all]\n"
+			  "group = {all}\n"
+			  "sku = 6fd2c87f-b296-42f0-b197-"
+			  "1e91e994b900\n",
 		.want = "u1 ENTERPRISEPACK add entitled go rule=sales "
 			"disabled=SWAY,YAMMER_ENTERPRISE\n"
 			"u2 ENTERPRISEPACK add entitled go rule=eng "
 			"disabled=TEAMS1,YAMMER_ENTERPRISE\n"
 			"u3 ENTERPRISEPACK add entitled go rule=sales "
 			"disabled=YAMMER_ENTERPRISE\n"
-			"u4 ENTERPRISEPACK add entitled go rule=eng disabled=-\n"
+			"u4 ENTERPRISEPACK add entitled go rule=eng "
+			"disabled=-\n"
 			"totals adds=4\n",
 	},
 	{
-		.name = "5.2 enabled_plans: a plan the SKU gained later stays off",
+		.name = "5.2 enabled_plans: a plan the SKU gained later stays "
+			"off",
 		.tenant = "sku ENTERPRISEPACK plans=EXCHANGE_S_ENTERPRISE,SWAY,"
 			  "TEAMS1,YAMMER_ENTERPRISE,MICROSOFT_SEARCH\n"
 			  "user u1 has=ENTERPRISEPACK/SWAY,YAMMER_ENTERPRISE\n"
 			  "user u2\n"
 			  "group sales u1 u2\n",
-		.policy = SALES_POLICY
-		"enabled_plans = EXCHANGE_S_ENTERPRISE, TEAMS1\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "enabled_plans = EXCHANGE_S_ENTERPRISE, TEAMS1\n",
 		.state = "owned u1 ENTERPRISEPACK\n",
 		.want = "u1 ENTERPRISEPACK update plans-differ go rule=sales "
 			"disabled=MICROSOFT_SEARCH,SWAY,YAMMER_ENTERPRISE\n"
@@ -1055,6 +1182,42 @@ static struct plan_case cases[] = {
 			"keep u2 EMS\n"
 			"totals adds=1 holders=1\n",
 	},
+	{
+		.name = "5.2 plans past the 64th of a SKU",
+		.tenant = "sku SPE_E5 plans=*\n"
+			  "user u1\n"
+			  "user u2\n"
+			  "user u3 has=SPE_E5/MTP,MCOEV\n"
+			  "user u4 has=SPE_E5/Deskless,MCOEV,MTP\n"
+			  "user u5 has=SPE_E5/DATA_INVESTIGATIONS,Deskless,"
+			  "MCOEV,MTP,OFFICESUBSCRIPTION\n"
+			  "group a u1 u2 u3\n"
+			  "group b u2 u3 u4 u5\n",
+		.policy = "[e5a]\n"
+			  "group = {a}\n"
+			  "sku = SPE_E5\n"
+			  "disabled_plans = MCOSTANDARD, MCOEV, MTP\n"
+			  "[e5b]\n"
+			  "group = {b}\n"
+			  "sku = SPE_E5\n"
+			  "disabled_plans = MCOEV, MTP, OFFICESUBSCRIPTION, "
+			  "8c7d2df8-86f0-4902-b2ed-a0458298f3b3\n",
+		.state = "owned u3 SPE_E5\n"
+			 "owned u4 SPE_E5\n"
+			 "owned u5 SPE_E5\n",
+		.want = "u1 SPE_E5 add entitled go rule=e5a "
+			"disabled=MCOEV,MCOSTANDARD,MTP\n"
+			"u2 SPE_E5 add entitled go rule=e5a "
+			"disabled=MCOEV,MTP\n"
+			"u4 SPE_E5 update plans-differ go rule=e5b "
+			"disabled=Deskless,MCOEV,MTP,OFFICESUBSCRIPTION\n"
+			"u5 SPE_E5 update plans-differ go rule=e5b "
+			"disabled=Deskless,MCOEV,MTP,OFFICESUBSCRIPTION\n"
+			"keep u3 SPE_E5\n"
+			"keep u4 SPE_E5\n"
+			"keep u5 SPE_E5\n"
+			"totals adds=2 updates=2 holders=3\n",
+	},
 	/* ---- 5.3 ownership ---- */
 	{
 		.name = "5.3 owned: plans differ, update ours, report others",
@@ -1063,7 +1226,10 @@ static struct plan_case cases[] = {
 			  "user u2 has=ENTERPRISEPACK/TEAMS1\n"
 			  "user u3 has=ENTERPRISEPACK/SWAY\n"
 			  "group sales u1 u2 u3\n",
-		.policy = SALES_POLICY "disabled_plans = SWAY\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "disabled_plans = SWAY\n",
 		.state = "owned u1 ENTERPRISEPACK\n",
 		.want = "u1 ENTERPRISEPACK update plans-differ go rule=sales "
 			"disabled=SWAY\n"
@@ -1073,12 +1239,16 @@ static struct plan_case cases[] = {
 			"totals updates=1 not_owned=1 holders=3\n",
 	},
 	{
-		.name = "5.3 authoritative: every direct assignment is corrected",
+		.name = "5.3 authoritative: every direct assignment is "
+			"corrected",
 		.tenant = "sku ENTERPRISEPACK\n"
 			  "user u1 has=ENTERPRISEPACK\n"
 			  "user u2 has=ENTERPRISEPACK/TEAMS1\n"
 			  "group sales u1 u2\n",
-		.policy = SALES_POLICY "disabled_plans = SWAY\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "disabled_plans = SWAY\n",
 		.state = "mode authoritative\n"
 			 "owned u1 ENTERPRISEPACK\n",
 		.want = "u1 ENTERPRISEPACK update plans-differ go rule=sales "
@@ -1090,12 +1260,16 @@ static struct plan_case cases[] = {
 	},
 	{
 		.name = "5.3 inherited licenses are never touched",
-		.tenant = "sku ENTERPRISEPACK\n"
-			  "user u1 has=ENTERPRISEPACK@group/TEAMS1\n"
-			  "user u2 has=ENTERPRISEPACK@group\n"
-			  "user u3 has=ENTERPRISEPACK@group has=ENTERPRISEPACK\n"
-			  "group sales u1\n",
-		.policy = SALES_POLICY "disabled_plans = SWAY\n",
+		.tenant =
+			"sku ENTERPRISEPACK\n"
+			"user u1 has=ENTERPRISEPACK@group/TEAMS1\n"
+			"user u2 has=ENTERPRISEPACK@group\n"
+			"user u3 has=ENTERPRISEPACK@group has=ENTERPRISEPACK\n"
+			"group sales u1\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "disabled_plans = SWAY\n",
 		.state = "mode authoritative\n"
 			 "grace 0\n"
 			 "owned u2 ENTERPRISEPACK\n",
@@ -1104,12 +1278,16 @@ static struct plan_case cases[] = {
 			"totals removes=1 holders=3\n",
 	},
 	{
-		.name = "5.3 an assignment of unknown origin counts as inherited",
+		.name = "5.3 an assignment of unknown origin counts as "
+			"inherited",
 		.tenant = "sku ENTERPRISEPACK\n"
 			  "user u1 has=ENTERPRISEPACK@unknown/TEAMS1\n"
 			  "user u2 has=ENTERPRISEPACK@unknown\n"
 			  "group sales u1\n",
-		.policy = SALES_POLICY "disabled_plans = SWAY\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "disabled_plans = SWAY\n",
 		.state = "mode authoritative\n"
 			 "grace 0\n"
 			 "owned u1 ENTERPRISEPACK\n"
@@ -1123,7 +1301,9 @@ static struct plan_case cases[] = {
 			  "user u1 has=ENTERPRISEPACK\n"
 			  "user u2 has=ENTERPRISEPACK has=POWER_BI_STANDARD\n"
 			  "group sales\n",
-		.policy = SALES_POLICY,
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "grace 0\n"
 			 "owned u1 ENTERPRISEPACK\n",
 		.want = "u1 ENTERPRISEPACK remove not-entitled go "
@@ -1139,7 +1319,9 @@ static struct plan_case cases[] = {
 			  "user u1 has=ENTERPRISEPACK\n"
 			  "user u2 has=ENTERPRISEPACK has=POWER_BI_STANDARD\n"
 			  "group sales\n",
-		.policy = SALES_POLICY,
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "grace 0\n"
 			 "mode authoritative\n"
 			 "owned u1 ENTERPRISEPACK\n",
@@ -1158,7 +1340,10 @@ static struct plan_case cases[] = {
 			  "user u3 has=ENTERPRISEPACK\n"
 			  "user u4 has=ENTERPRISEPACK\n"
 			  "group sales u3 u4\n",
-		.policy = SALES_POLICY "disabled_plans = SWAY\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "disabled_plans = SWAY\n",
 		.state = "mode never\n"
 			 "grace 0\n"
 			 "owned u1 ENTERPRISEPACK\n"
@@ -1181,7 +1366,9 @@ static struct plan_case cases[] = {
 		.tenant = "sku ENTERPRISEPACK\n"
 			  "user u1 has=ENTERPRISEPACK\n"
 			  "group sales\n",
-		.policy = SALES_POLICY,
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "owned u1 ENTERPRISEPACK\n",
 		.want = "u1 ENTERPRISEPACK remove not-entitled grace "
 			"since=1000000 due=1086400\n"
@@ -1189,13 +1376,16 @@ static struct plan_case cases[] = {
 			"totals grace=1 holders=1\n",
 	},
 	{
-		.name = "5.4 a pending removal past its grace goes, keeping since",
+		.name = "5.4 a pending removal past its grace goes, keeping "
+			"since",
 		.tenant = "sku ENTERPRISEPACK\n"
 			  "user u1 has=ENTERPRISEPACK\n"
 			  "user u2 has=ENTERPRISEPACK\n"
 			  "user u3 has=ENTERPRISEPACK\n"
 			  "group sales\n",
-		.policy = SALES_POLICY,
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "owned u1 ENTERPRISEPACK\n"
 			 "owned u2 ENTERPRISEPACK\n"
 			 "owned u3 ENTERPRISEPACK\n"
@@ -1218,7 +1408,10 @@ static struct plan_case cases[] = {
 		.tenant = "sku ENTERPRISEPACK\n"
 			  "user u1 has=ENTERPRISEPACK/SWAY\n"
 			  "group sales u1\n",
-		.policy = SALES_POLICY "disabled_plans = SWAY\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "disabled_plans = SWAY\n",
 		.state = "owned u1 ENTERPRISEPACK\n"
 			 "pending u1 ENTERPRISEPACK 1\n",
 		.want = "keep u1 ENTERPRISEPACK\n"
@@ -1229,7 +1422,9 @@ static struct plan_case cases[] = {
 		.tenant = "sku ENTERPRISEPACK\n"
 			  "user u1 has=ENTERPRISEPACK\n"
 			  "group sales\n",
-		.policy = SALES_POLICY,
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "grace 0\n"
 			 "now 1767225600\n"
 			 "owned u1 ENTERPRISEPACK\n",
@@ -1240,7 +1435,8 @@ static struct plan_case cases[] = {
 	},
 	/* ---- 5.1 + 5.4 precedence ---- */
 	{
-		.name = "5.4 precedence: only the best is added, swap not delayed",
+		.name = "5.4 precedence: only the best is added, swap not "
+			"delayed",
 		.tenant = "sku SPE_E3\n"
 			  "sku SPE_E5\n"
 			  "user u1\n"
@@ -1307,6 +1503,67 @@ static struct plan_case cases[] = {
 			"keep u1 SPE_E3\n"
 			"totals adds=1 removes=1 holders=2\n",
 	},
+	{
+		.name = "5.4 precedence: three SKUs, by ids and any case",
+		.tenant = "sku ENTERPRISEPACK\n"
+			  "sku SPE_E3\n"
+			  "sku SPE_E5\n"
+			  "user u1 has=ENTERPRISEPACK has=SPE_E3\n"
+			  "user u2 has=ENTERPRISEPACK\n"
+			  "user u3 has=SPE_E3@group has=ENTERPRISEPACK\n"
+			  "group e5 u1\n"
+			  "group e3 u1 u2 u3\n"
+			  "group ep u1 u2 u3\n",
+		.policy = "[precedence]\n"
+			  "office = spe_e5 > 05e9a617-0261-4cee-bb44-"
+			  "138d3ef5d965 > ENTERPRISEPACK\n"
+			  "[ep]\n"
+			  "group = {ep}\n"
+			  "sku = EnterprisePack\n"
+			  "[e3]\n"
+			  "group = {e3}\n"
+			  "sku = SPE_E3\n"
+			  "[e5]\n"
+			  "group = {e5}\n"
+			  "sku = 06EBC4EE-1BB5-47DD-8120-11324BC54E06\n",
+		.state = "owned u1 ENTERPRISEPACK\n"
+			 "owned u1 SPE_E3\n"
+			 "owned u2 ENTERPRISEPACK\n"
+			 "owned u3 ENTERPRISEPACK\n",
+		.want = "u1 ENTERPRISEPACK remove superseded go rule=ep "
+			"by=SPE_E5\n"
+			"u1 SPE_E3 remove superseded go rule=e3 by=SPE_E5\n"
+			"u1 SPE_E5 add entitled go rule=e5 disabled=-\n"
+			"u2 ENTERPRISEPACK remove superseded go rule=ep "
+			"by=SPE_E3\n"
+			"u2 SPE_E3 add entitled go rule=e3 disabled=-\n"
+			"u3 ENTERPRISEPACK remove superseded go rule=ep "
+			"by=SPE_E3\n"
+			"keep u1 ENTERPRISEPACK\n"
+			"keep u1 SPE_E3\n"
+			"keep u2 ENTERPRISEPACK\n"
+			"keep u3 ENTERPRISEPACK\n"
+			"totals adds=2 removes=4 holders=3\n",
+	},
+	{
+		/*
+		 * Not entitled to E3 any more: a loss of entitlement, so it
+		 * waits for the grace period even though E5 comes in.
+		 */
+		.name = "5.4 moved from the E3 group to the E5 group: grace",
+		.tenant = "sku SPE_E3\n"
+			  "sku SPE_E5\n"
+			  "user u1 has=SPE_E3\n"
+			  "group e5 u1\n"
+			  "group e3\n",
+		.policy = E3_E5_POLICY,
+		.state = "owned u1 SPE_E3\n",
+		.want = "u1 SPE_E3 remove not-entitled grace "
+			"since=1000000 due=1086400\n"
+			"u1 SPE_E5 add entitled go rule=e5 disabled=-\n"
+			"keep u1 SPE_E3\n"
+			"totals adds=1 grace=1 holders=1\n",
+	},
 	/* ---- 5.5 seats ---- */
 	{
 		.name = "5.5 seats: first rule's users, then by user id",
@@ -1330,8 +1587,10 @@ static struct plan_case cases[] = {
 			"disabled=-\n"
 			"e ENTERPRISEPACK add entitled no-seats rule=second "
 			"disabled=-\n"
-			"c ENTERPRISEPACK add entitled go rule=first disabled=-\n"
-			"a ENTERPRISEPACK add entitled go rule=first disabled=-\n"
+			"c ENTERPRISEPACK add entitled go rule=first "
+			"disabled=-\n"
+			"a ENTERPRISEPACK add entitled go rule=first "
+			"disabled=-\n"
 			"totals adds=3 waiting_seats=2\n",
 	},
 	{
@@ -1341,9 +1600,12 @@ static struct plan_case cases[] = {
 			  "user u1\n"
 			  "user u2\n"
 			  "group sales u1 u2\n",
-		.policy = SALES_POLICY "[ems]\n"
-				       "group = {sales}\n"
-				       "sku = EMS\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "[ems]\n"
+			  "group = {sales}\n"
+			  "sku = EMS\n",
 		.want = "u1 EMS add entitled no-seats rule=ems disabled=-\n"
 			"u1 ENTERPRISEPACK add entitled go rule=sales "
 			"disabled=-\n"
@@ -1352,16 +1614,44 @@ static struct plan_case cases[] = {
 			"disabled=-\n"
 			"totals adds=1 waiting_seats=3\n",
 	},
+	{
+		.name = "5.5 seats: an add that cannot be made takes no seat",
+		.tenant = "sku ENTERPRISEPACK seats=3 used=2\n"
+			  "user u1 loc=none\n"
+			  "user u2 has=ENTERPRISEPACK@group\n"
+			  "user u3\n"
+			  "user u4 upn=boss@contoso.com\n"
+			  "user u5\n"
+			  "group sales u1 u2 u3 u4 u5\n",
+		.policy = "[exclude]\n"
+			  "users = boss@contoso.com\n"
+			  "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
+		.want = "u1 ENTERPRISEPACK add entitled no-usage-location "
+			"rule=sales disabled=-\n"
+			"u3 ENTERPRISEPACK add entitled go rule=sales "
+			"disabled=-\n"
+			"u4 ENTERPRISEPACK add entitled excluded rule=sales "
+			"disabled=-\n"
+			"u5 ENTERPRISEPACK add entitled no-seats rule=sales "
+			"disabled=-\n"
+			"totals adds=1 waiting_seats=1 no_usage_location=1 "
+			"excluded=1 holders=1\n",
+	},
 	/* ---- 5.6 removal cap ---- */
 	{
-		.name = "5.6 more removals than max_removals: all held, adds go",
+		.name = "5.6 more removals than max_removals: all held, adds "
+			"go",
 		.tenant = "sku ENTERPRISEPACK\n"
 			  "user u1 has=ENTERPRISEPACK\n"
 			  "user u2 has=ENTERPRISEPACK\n"
 			  "user u3 has=ENTERPRISEPACK\n"
 			  "user u4\n"
 			  "group sales u4\n",
-		.policy = SALES_POLICY,
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "grace 0\n"
 			 "max_removals 2\n"
 			 "owned u1 ENTERPRISEPACK\n"
@@ -1381,15 +1671,18 @@ static struct plan_case cases[] = {
 			"totals adds=1 capped=3 holders=3 is_capped\n",
 	},
 	{
-		.name = "5.6 exactly max_removals: not held",
+		.name = "5.6 exactly max_removals: not held, approval not used",
 		.tenant = "sku ENTERPRISEPACK\n"
 			  "user u1 has=ENTERPRISEPACK\n"
 			  "user u2 has=ENTERPRISEPACK\n"
 			  "group sales\n",
-		.policy = SALES_POLICY,
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "grace 0\n"
 			 "max_removals 2\n"
-			 "mode authoritative\n",
+			 "mode authoritative\n"
+			 "approve 5\n",
 		.want = "u1 ENTERPRISEPACK remove not-entitled go "
 			"since=1000000 due=1000000\n"
 			"u2 ENTERPRISEPACK remove not-entitled go "
@@ -1401,7 +1694,9 @@ static struct plan_case cases[] = {
 		.tenant = "sku ENTERPRISEPACK\n"
 			  "user u1 has=ENTERPRISEPACK\n"
 			  "group sales\n",
-		.policy = SALES_POLICY,
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "grace 0\n"
 			 "max_removals 0\n"
 			 "mode authoritative\n",
@@ -1410,7 +1705,8 @@ static struct plan_case cases[] = {
 			"totals capped=1 holders=1 is_capped\n",
 	},
 	{
-		.name = "5.6 removals of more than max_removal_percent of holders",
+		.name = "5.6 removals of more than max_removal_percent of "
+			"holders",
 		.tenant = "sku ENTERPRISEPACK\n"
 			  "sku EMS\n"
 			  "user u0 has=ENTERPRISEPACK has=EMS\n"
@@ -1424,9 +1720,12 @@ static struct plan_case cases[] = {
 			  "user u8 has=ENTERPRISEPACK\n"
 			  "user u9 has=ENTERPRISEPACK\n"
 			  "group sales u2 u3 u4 u5 u6 u7 u8 u9\n",
-		.policy = SALES_POLICY "[ems]\n"
-				       "group = {sales}\n"
-				       "sku = EMS\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "[ems]\n"
+			  "group = {sales}\n"
+			  "sku = EMS\n",
 		.state = "grace 0\n"
 			 "max_percent 10\n"
 			 "mode authoritative\n",
@@ -1462,9 +1761,12 @@ static struct plan_case cases[] = {
 			  "user u9 has=ENTERPRISEPACK\n"
 			  "group sales u1 u2 u3 u4 u5 u6 u7 u8 u9\n"
 			  "group nobody\n",
-		.policy = SALES_POLICY "[ems]\n"
-				       "group = {nobody}\n"
-				       "sku = EMS\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "[ems]\n"
+			  "group = {nobody}\n"
+			  "sku = EMS\n",
 		.state = "grace 0\n"
 			 "max_percent 10\n"
 			 "mode authoritative\n",
@@ -1475,13 +1777,16 @@ static struct plan_case cases[] = {
 			"totals removes=2 holders=10\n",
 	},
 	{
-		.name = "5.6 an approval for as many removals lets them through",
+		.name = "5.6 an approval for as many removals lets them "
+			"through",
 		.tenant = "sku ENTERPRISEPACK\n"
 			  "user u1 has=ENTERPRISEPACK\n"
 			  "user u2 has=ENTERPRISEPACK\n"
 			  "user u3 has=ENTERPRISEPACK\n"
 			  "group sales\n",
-		.policy = SALES_POLICY,
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "grace 0\n"
 			 "max_removals 1\n"
 			 "mode authoritative\n"
@@ -1501,7 +1806,9 @@ static struct plan_case cases[] = {
 			  "user u2 has=ENTERPRISEPACK\n"
 			  "user u3 has=ENTERPRISEPACK\n"
 			  "group sales\n",
-		.policy = SALES_POLICY,
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "grace 0\n"
 			 "max_removals 1\n"
 			 "mode authoritative\n"
@@ -1520,7 +1827,9 @@ static struct plan_case cases[] = {
 			  "user u1 has=ENTERPRISEPACK\n"
 			  "user u2 has=ENTERPRISEPACK\n"
 			  "group sales\n",
-		.policy = SALES_POLICY,
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "max_removals 1\n"
 			 "mode authoritative\n"
 			 "pending u1 ENTERPRISEPACK 1\n",
@@ -1557,7 +1866,10 @@ static struct plan_case cases[] = {
 			  "group sales u1 u2 u3\n"
 			  "group nobody\n",
 		.policy = "[exclude]\n"
-			  "users = {u1}, break.glass@CONTOSO.COM\n" SALES_POLICY
+			  "users = {u1}, break.glass@CONTOSO.COM\n"
+			  "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
 			  "disabled_plans = SWAY\n"
 			  "[ems]\n"
 			  "group = {nobody}\n"
@@ -1658,10 +1970,13 @@ static struct plan_case cases[] = {
 			  "user u5 has=ENTERPRISEPACK/SWAY\n"
 			  "group sales u1 u3\n"
 			  "group eng u4 u5\n",
-		.policy = SALES_POLICY "disabled_plans = SWAY, YAMMER\n"
-				       "[eng]\n"
-				       "group = {eng}\n"
-				       "sku = ENTERPRISEPACK\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "disabled_plans = SWAY, YAMMER\n"
+			  "[eng]\n"
+			  "group = {eng}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "grace 0\n"
 			 "owned u2 ENTERPRISEPACK\n"
 			 "owned u3 ENTERPRISEPACK\n"
@@ -1713,10 +2028,12 @@ static struct plan_case cases[] = {
 			"keep u2 ENTERPRISEPACK\n"
 			"keep u3 EMS\n"
 			"problem policy.ini:1: rule 'sales': group does not "
-			"exist '67686f73-7400-0000-0000-000000000000'; rule not "
+			"exist '67686f73-7400-0000-0000-000000000000'; rule "
+			"not "
 			"applied this round\n"
 			"problem policy.ini:4: rule 'ems': group does not "
-			"exist '676f6e65-0000-0000-0000-000000000000'; rule not "
+			"exist '676f6e65-0000-0000-0000-000000000000'; rule "
+			"not "
 			"applied this round\n"
 			"totals adds=1 rule_errors=2 holders=2\n",
 	},
@@ -1750,7 +2067,8 @@ static struct plan_case cases[] = {
 			"since=1000000 due=1086400\n"
 			"keep u2 SPE_E5\n"
 			"problem policy.ini:3: rule 'e5': group does not "
-			"exist '67686f73-7400-0000-0000-000000000000'; rule not "
+			"exist '67686f73-7400-0000-0000-000000000000'; rule "
+			"not "
 			"applied this round\n"
 			"totals adds=2 rule_errors=1 holders=1\n",
 	},
@@ -1763,7 +2081,9 @@ static struct plan_case cases[] = {
 			  "user u3 has=ENTERPRISEPACK/TEAMS1\n"
 			  "user u4 has=ENTERPRISEPACK\n"
 			  "group sales u2 u3\n",
-		.policy = SALES_POLICY,
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
 		.state = "untrusted\n"
 			 "grace 0\n"
 			 "mode authoritative\n"
@@ -1832,16 +2152,20 @@ static struct plan_case cases[] = {
 			"totals holders=3\n",
 	},
 	{
-		.name = "ownership records: kept while held directly or unjudged",
+		.name = "ownership records: kept while held directly or "
+			"unjudged",
 		.tenant = "sku ENTERPRISEPACK\n"
 			  "sku EMS\n"
 			  "user u1 has=ENTERPRISEPACK\n"
 			  "user u3 has=ENTERPRISEPACK@group\n"
 			  "group sales u1 u3\n"
 			  "group ghost missing\n",
-		.policy = SALES_POLICY "[ems]\n"
-				       "group = {ghost}\n"
-				       "sku = EMS\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n"
+			  "[ems]\n"
+			  "group = {ghost}\n"
+			  "sku = EMS\n",
 		.state = "owned u1 ENTERPRISEPACK\n"
 			 "owned u2 ENTERPRISEPACK\n"
 			 "owned u3 ENTERPRISEPACK\n"
@@ -1855,7 +2179,8 @@ static struct plan_case cases[] = {
 			"keep u6 SPE_E3\n"
 			"keep u1 EMS\n"
 			"problem policy.ini:4: rule 'ems': group does not "
-			"exist '67686f73-7400-0000-0000-000000000000'; rule not "
+			"exist '67686f73-7400-0000-0000-000000000000'; rule "
+			"not "
 			"applied this round\n"
 			"totals rule_errors=1 holders=2\n",
 	},
