@@ -109,6 +109,23 @@ golden-update: $(BUILD)/licensed
 lint: $(BUILD)/licensed
 	@BUILD=$(BUILD) tests/lint.sh
 
+# Planner benchmark (in-memory tenants of 10k, 100k, 1M users) and the
+# end-to-end round against the simulator; tests/bench/README.md.
+.PHONY: bench
+bench: $(BUILD)/tests/bench_plan $(BUILD)/licensed
+	$(BUILD)/tests/bench_plan
+	BUILD=$(BUILD) python3 tests/bench/bench_e2e.py
+
+$(BUILD)/tests/bench/bench_skus.h: tests/bench/mkskus.py tests/graphsim/catalog.py \
+		tests/graphsim/data/licensing-service-plan-reference.csv
+	@mkdir -p $(@D)
+	python3 tests/bench/mkskus.py $@
+
+$(BUILD)/tests/bench_plan: tests/bench/bench_plan.c $(BUILD)/tests/bench/bench_skus.h \
+		$(BUILD)/libcore.a
+	$(CC) $(ALL_CFLAGS) -O2 -I$(BUILD)/tests/bench $(LDFLAGS) -o $@ $< \
+		$(BUILD)/libcore.a
+
 # Root, debootstrap and systemd-nspawn; the rootfs is cached in /var/tmp.
 e2e: $(BUILD)/licensed
 	@BUILD=$(BUILD) tests/e2e/run.sh

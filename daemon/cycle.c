@@ -528,7 +528,7 @@ static int load_state(struct round *r)
 		return rc;
 	}
 	if (r->st.is_untrusted)
-		log_warning("state file '%s/state' is %s: no removals until "
+		log_warning("state file '%s/state': %s; no removals until "
 			    "this round has rebuilt it",
 			    r->c->state_dir, r->st.problem);
 	rc = state_approval_get(r->c->state_dir, &r->approved);

@@ -41,6 +41,24 @@ static int ensure_dir(const char *dir)
 	return 0;
 }
 
+/*
+ * root running `licensed once` or `approve` by hand must not leave files
+ * the daemon's (dynamic) user cannot read: give them to the owner of the
+ * state directory.
+ */
+static int give_to_dir_owner(int fd, const char *dir)
+{
+	struct stat st;
+
+	if (geteuid() != 0)
+		return 0;
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (st.st_uid == 0 && st.st_gid == 0)
+		return 0;
+	return fchown(fd, st.st_uid, st.st_gid) < 0 ? -errno : 0;
+}
+
 int state_write_file(const char *dir, const char *name, const char *data,
 		     size_t len)
 {
@@ -57,7 +75,8 @@ int state_write_file(const char *dir, const char *name, const char *data,
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	for (size_t off = 0; off < len;) {
+	r = give_to_dir_owner(fd, dir);
+	for (size_t off = 0; r == 0 && off < len;) {
 		ssize_t n = write(fd, data + off, len - off);
 
 		if (n < 0 && errno == EINTR)
@@ -68,6 +87,8 @@ int state_write_file(const char *dir, const char *name, const char *data,
 		}
 		off += (size_t)n;
 	}
+	if (r < 0)
+		goto out;
 	if (fsync(fd) < 0 || rename(tmp, path) < 0) {
 		r = -errno;
 		goto out;
@@ -401,6 +422,11 @@ int state_lock(const char *dir)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
+	r = give_to_dir_owner(fd, dir);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
 		close(fd);
