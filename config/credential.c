@@ -2,14 +2,13 @@
  * credential: secret and certificate files.  See credential.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "config/credential.h"
+#include "config/readfile.h"
 
 static char *path_join(const char *dir, const char *name)
 {
@@ -49,45 +48,16 @@ int credential_read(const char *path, char **ret, size_t *ret_len)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int fd, r = 0;
+	int r = readfile(path, CREDENTIAL_MAX_BYTES, &buf, &len);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(CREDENTIAL_MAX_BYTES + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, CREDENTIAL_MAX_BYTES + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > CREDENTIAL_MAX_BYTES) {
-			r = -EFBIG;
-			goto out;
-		}
-	}
+	if (r < 0)
+		return r;
 	while (len > 0 && strchr(" \t\r\n", buf[len - 1]))
 		len--;
 	buf[len] = '\0';
 	*ret = buf;
 	*ret_len = len;
-	buf = NULL;
-out:
-	if (buf)
-		explicit_bzero(buf, CREDENTIAL_MAX_BYTES + 1);
-	free(buf);
-	close(fd);
-	return r;
+	return 0;
 }
 
 static int check_contents(const char *path, bool is_certificate, char *why,

@@ -4,15 +4,13 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <ini.h>
 
 #include "config/inifile.h"
+#include "config/readfile.h"
 
 struct reader {
 	const char *path;
@@ -185,52 +183,14 @@ static int on_key(void *user, const char *section, const char *name,
 static int read_file(const char *path, char **ret_buf, size_t *ret_len,
 		     const char **ret_why)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	int fd, r = 0;
+	int r = readfile(path, INIFILE_MAX_BYTES, ret_buf, ret_len);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		*ret_why = strerror(errno);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
+	if (r == -EINVAL)
 		*ret_why = "not a regular file";
-		goto out;
-	}
-	if (st.st_size > INIFILE_MAX_BYTES) {
-		r = -EFBIG;
+	else if (r == -EFBIG)
 		*ret_why = "larger than 4 MiB";
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			*ret_why = n < 0 ? strerror(errno) : "file shrank";
-			goto out;
-		}
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*ret_buf = buf;
-	*ret_len = len;
-	buf = NULL;
-out:
-	free(buf);
-	if (fd >= 0)
-		close(fd);
+	else if (r < 0)
+		*ret_why = strerror(-r);
 	return r;
 }
 

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/readfile.h"
 #include "daemon/state.h"
 
 #define STATE_LINE_MAX 512
@@ -109,45 +110,10 @@ out:
 int state_read_file(const char *dir, const char *name, size_t max, char **ret,
 		    size_t *ret_len)
 {
-	char path[4096], *buf = NULL;
-	struct stat st;
-	size_t len = 0;
-	int fd, r;
+	char path[4096];
+	int r = path_of(dir, name, path, sizeof(path));
 
-	r = path_of(dir, name, path, sizeof(path));
-	if (r < 0)
-		return r;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || (size_t)st.st_size > max) {
-		r = fstat(fd, &st) < 0 ? -errno : -EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			goto out;
-		}
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*ret = buf;
-	*ret_len = len;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return r;
+	return r < 0 ? r : readfile(path, max, ret, ret_len);
 }
 
 static int grow(void **v, size_t n, size_t *cap, size_t size)

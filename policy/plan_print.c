@@ -86,10 +86,10 @@ void plan_item_text(const struct plan *plan, const struct plan_item *it,
 			       it->hold == PLAN_GRACE ? " until " : "",
 			       it->hold == PLAN_GRACE ? when : "");
 	} else
-		(void)snprintf(
-			buf, size, "%s; %s%s%s%s%s", rule, plans,
-			it->usage_location[0] ? "; set usage location " : "",
-			it->usage_location, it->hold ? "; " : "", hold);
+		(void)snprintf(buf, size, "%s; %s%s%s%s%s", rule, plans,
+			       it->usage_location[0] ? "; set usage location "
+						     : "",
+			       it->usage_location, it->hold ? "; " : "", hold);
 }
 
 void plan_totals_text(const struct plan_totals *t, char *buf, size_t size)
