@@ -281,9 +281,12 @@ static int next_owned(const struct round *r, const bool *ok, struct state *next)
 		guidmap_clear(&first);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < r->plan.n_owned; i++)
-		if (!was_removed(r, &first, ok, &r->plan.owned[i]))
-			next->owned[n++] = r->plan.owned[i];
+	for (size_t i = 0; i < r->plan.n_owned; i++) {
+		const struct owned *o = &r->st.owned[r->plan.owned[i]];
+
+		if (!was_removed(r, &first, ok, o))
+			next->owned[n++] = *o;
+	}
 	for (size_t i = 0; i < r->plan.n_items; i++) {
 		const struct plan_item *it = &r->plan.items[i];
 		struct owned *o = &next->owned[n];

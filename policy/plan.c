@@ -7,11 +7,15 @@
  *   resolve_chains()  SKU -> precedence chain and rank
  *   index_state()     user -> ownership and pending-removal records
  *   gather()          user -> rules that entitle it (counting sort)
- *   plan_user()       per user, in id order: items
+ *   plan_user()       per user, in snapshot order: items
+ *   sort_items()      the items in user id order
  *   allocate_seats()  5.5 over the adds, in rule then user order
  *   apply_cap()       5.6 over the removals
  * Sizes: hash tables on binary GUIDs, arrays indexed by user, no scan
- * that is quadratic in users.
+ * that is quadratic in users.  Users are visited in snapshot order, so
+ * the per-user arrays are read front to back: at a million users, a
+ * visit in id order made nearly every access a cache and TLB miss
+ * (make bench).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -61,7 +65,6 @@ struct planner {
 	uint32_t *pending_next;
 	uint32_t *ent_start; /* per user + 1: offsets into ent_rules */
 	uint32_t *ent_rules;
-	uint32_t *order; /* users sorted by id */
 };
 
 static int add_problem(struct planner *pl, const struct rule *r,
@@ -366,23 +369,49 @@ static int cmp_keyed(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct guid));
 }
 
-/* Users in id order: the order of the plan (and of seat allocation). */
-static int sort_users(struct planner *pl)
+/*
+ * The plan in user id order, the order of seat allocation (5.5) and of
+ * the output.  plan_user() leaves each user's items adjacent, so sorting
+ * the users that have items, not every user, is enough.  The items then
+ * move in place, one cycle of the permutation at a time: 4 bytes per
+ * item instead of a second item array.
+ */
+static int sort_items(struct planner *pl)
 {
-	size_t n = pl->s->n_users;
+	struct plan_item *v = pl->plan->items;
+	size_t n = pl->plan->n_items, n_runs = 0, at = 0;
 	struct keyed *k = malloc((n ? n : 1) * sizeof(*k));
+	uint32_t *to = malloc((n ? n : 1) * sizeof(*to));
 
-	pl->order = malloc((n ? n : 1) * sizeof(*pl->order));
-	if (!k || !pl->order) {
+	if (!k || !to) {
 		free(k);
+		free(to);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++)
-		k[i] = (struct keyed){ pl->s->users[i].id, (uint32_t)i };
-	qsort(k, n, sizeof(*k), cmp_keyed);
+		if (i == 0 || v[i].user != v[i - 1].user)
+			k[n_runs++] =
+				(struct keyed){ pl->s->users[v[i].user].id,
+						(uint32_t)i };
+	qsort(k, n_runs, sizeof(*k), cmp_keyed);
+	for (size_t r = 0; r < n_runs; r++) {
+		uint32_t u = v[k[r].index].user;
+
+		for (size_t i = k[r].index; i < n && v[i].user == u; i++)
+			to[i] = (uint32_t)at++;
+	}
 	for (size_t i = 0; i < n; i++)
-		pl->order[i] = k[i].index;
+		while (to[i] != i) { /* item i goes to to[i]: swap it there */
+			uint32_t j = to[i];
+			struct plan_item t = v[j];
+
+			v[j] = v[i];
+			v[i] = t;
+			to[i] = to[j];
+			to[j] = j;
+		}
 	free(k);
+	free(to);
 	return 0;
 }
 
@@ -439,6 +468,18 @@ static int wants_of(struct planner *pl, uint32_t u, struct want *w,
 }
 
 /* How user u holds SKU k. */
+/*
+ * A group-based assignment Entra could not apply (state Error or
+ * Disabled, e.g. CountViolation: GRAPH.md 4.4) gives the user nothing;
+ * it must not stop licensed from assigning the SKU directly.
+ */
+static bool is_failed_inheritance(const struct assignment *a)
+{
+	return a->by == ASSIGNED_BY_GROUP &&
+	       (strcmp(a->state, "Error") == 0 ||
+		strcmp(a->state, "Disabled") == 0);
+}
+
 static struct held held_of(const struct planner *pl, const struct user *u,
 			   uint32_t k)
 {
@@ -451,7 +492,7 @@ static struct held held_of(const struct planner *pl, const struct user *u,
 			continue;
 		if (a->by == ASSIGNED_DIRECTLY)
 			h.direct = a;
-		else
+		else if (!is_failed_inheritance(a))
 			h.is_inherited = true;
 	}
 	return h;
@@ -835,7 +876,9 @@ static void count(struct plan *plan)
 
 /*
  * The ownership records to keep: those the snapshot confirms, and those
- * of SKUs this round could not judge (not managed now, or blocked).
+ * of SKUs this round could not judge (not managed now, or blocked).  As
+ * indices into the state's records: at a million records a copy would
+ * cost 170 MB and most of a second (make bench).
  */
 static int keep_owned(struct planner *pl, bool *keep)
 {
@@ -854,7 +897,7 @@ static int keep_owned(struct planner *pl, bool *keep)
 		return -ENOMEM;
 	for (size_t i = 0; i < st->n_owned; i++)
 		if (keep[i])
-			plan->owned[plan->n_owned++] = st->owned[i];
+			plan->owned[plan->n_owned++] = (uint32_t)i;
 	return 0;
 }
 
@@ -898,7 +941,6 @@ static void planner_clear(struct planner *pl)
 	free(pl->pending_next);
 	free(pl->ent_start);
 	free(pl->ent_rules);
-	free(pl->order);
 }
 
 static int plan_users(struct planner *pl)
@@ -908,7 +950,7 @@ static int plan_users(struct planner *pl)
 	int r = keep ? 0 : -ENOMEM;
 
 	for (size_t i = 0; r == 0 && i < pl->s->n_users; i++)
-		r = plan_user(pl, pl->order[i], keep);
+		r = plan_user(pl, (uint32_t)i, keep);
 	if (r == 0)
 		r = keep_owned(pl, keep);
 	free(keep);
@@ -936,9 +978,9 @@ int plan_build(const struct policy *p, const struct snapshot *s,
 	if (r == 0)
 		r = gather(&pl);
 	if (r == 0)
-		r = sort_users(&pl);
-	if (r == 0)
 		r = plan_users(&pl);
+	if (r == 0)
+		r = sort_items(&pl);
 	if (r == 0)
 		r = allocate_seats(&pl);
 	if (r == 0) {

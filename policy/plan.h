@@ -115,8 +115,8 @@ struct plan {
 	struct plan_item *items; /* sorted: user id, then SKU */
 	size_t n_items;
 	struct plansets sets;
-	bool *is_managed;    /* per snapshot SKU */
-	struct owned *owned; /* state.owned still held directly */
+	bool *is_managed; /* per snapshot SKU */
+	uint32_t *owned;  /* indices of the state.owned records to keep */
 	size_t n_owned;
 	struct plan_totals totals;
 	struct diags problems; /* rule errors: FILE:LINE text */

@@ -305,3 +305,65 @@ office = SPE_E5 > ENTERPRISEPACK
 
 if __name__ == "__main__":
     unittest.main()
+
+
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                      "golden", "plan")
+
+
+class PlanOutput(unittest.TestCase):
+    """`licensed plan` and `plan --json` byte for byte (golden files;
+    UPDATE_GOLDEN=1 rewrites them)."""
+
+    def tenant(self):
+        users = [user(i) for i in range(1, 9)]
+        users[1]["usageLocation"] = None                  # no location
+        users[2]["licenses"] = [{"sku": "ENTERPRISEPACK"}]  # by hand, all plans
+        users[3]["userPrincipalName"] = "breakglass@contoso.onmicrosoft.com"
+        t = tenant(users, [
+            {"id": gid(1), "displayName": "Sales",
+             "members": [uid(i) for i in range(1, 7)] + [gid(2)]},
+            {"id": gid(2), "displayName": "Leaders", "members": [uid(7), uid(8)]}],
+            skus=[{"skuPartNumber": "ENTERPRISEPACK", "enabled": 3},
+                  {"skuPartNumber": "SPE_E5", "enabled": 1}])
+        return t
+
+    POLICY = """[exclude]
+users = BreakGlass@contoso.onmicrosoft.com
+
+[precedence]
+office = SPE_E5 > ENTERPRISEPACK
+
+[sales-e3]
+group = %s
+sku = ENTERPRISEPACK
+disabled_plans = SWAY, YAMMER_ENTERPRISE
+
+[leaders-e5]
+group = %s
+sku = SPE_E5
+enabled_plans = EXCHANGE_S_ENTERPRISE, TEAMS1
+""" % (gid(1), gid(2))
+
+    def check(self, name, text):
+        path = os.path.join(GOLDEN, name)
+        if os.environ.get("UPDATE_GOLDEN"):
+            with open(path, "w") as f:
+                f.write(text)
+        with open(path) as f:
+            self.assertEqual(text, f.read())
+
+    def test_plan_golden(self):
+        work = tempfile.mkdtemp(prefix="licensed-golden.")
+        try:
+            with Sim(self.tenant()) as sim:
+                conf = sim.config(policy=self.POLICY,
+                                  state_dir=os.path.join(work, "state"))
+                rc, out, err = run([LICENSED, "-c", conf, "plan"])
+                self.assertEqual(rc, 0, err)
+                self.check("mixed.ok", out)
+                rc, out, err = run([LICENSED, "-c", conf, "plan", "--json"])
+                self.assertEqual(rc, 0, err)
+                self.check("mixed.json.ok", out)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)

@@ -7,7 +7,7 @@
  *
  *   tenant  sku PART [seats=N] [warning=N] [used=N] [company] [plans=P,!Q|*]
  *           user NAME [id=GUID] [upn=UPN] [loc=CC|none]
- *                [has=PART[@group|@unknown][/PLAN,PLAN]]...
+ *                [has=PART[@group|@grouperror|@unknown][/PLAN,PLAN]]...
  *           group NAME [missing] [USER]...
  *     SKU and plan ids are the real ones (licensing-service-plan-
  *     reference.csv).  "plans=" lists a SKU's plans in tenant order, "!"
@@ -407,7 +407,12 @@ static void parse_has(struct world *w, size_t u, const char *v)
 				  .disabled_plans = w->disabled[u][j],
 				  .state = "Active" };
 	v += len;
-	if (strncmp(v, "@group", 6) == 0) {
+	if (strncmp(v, "@grouperror", 11) == 0) { /* CountViolation */
+		a->by = ASSIGNED_BY_GROUP;
+		a->group = name_id("gbl");
+		memcpy(a->state, "Error", sizeof("Error"));
+		v += 11;
+	} else if (strncmp(v, "@group", 6) == 0) {
 		a->by = ASSIGNED_BY_GROUP;
 		a->group = name_id("gbl");
 		v += 6;
@@ -830,9 +835,10 @@ static char *render(const struct world *w, const struct plan *plan)
 	for (size_t i = 0; i < plan->n_items; i++)
 		render_item(f, w, plan, &plan->items[i]);
 	for (size_t i = 0; i < plan->n_owned; i++) {
-		user_name(w, &plan->owned[i].user, name);
-		fprintf(f, "keep %s %s\n", name,
-			cat_sku_part(&plan->owned[i].sku));
+		const struct owned *o = &w->st.owned[plan->owned[i]];
+
+		user_name(w, &o->user, name);
+		fprintf(f, "keep %s %s\n", name, cat_sku_part(&o->sku));
 	}
 	for (size_t i = 0; i < plan->problems.n; i++) {
 		diags_format(&plan->problems, i, line, sizeof(line));
@@ -956,10 +962,13 @@ static void apply_plan(struct world *w, const struct plan *plan)
 {
 	size_t n_owned = 0, n_pending = 0;
 
-	for (size_t i = 0; i < plan->n_owned; i++)
-		if (!is_removed(w, plan, &plan->owned[i].user,
-				&plan->owned[i].sku))
-			w->owned[n_owned++] = plan->owned[i];
+	/* Indices ascend, so copying down in place is safe. */
+	for (size_t i = 0; i < plan->n_owned; i++) {
+		const struct owned o = w->owned[plan->owned[i]];
+
+		if (!is_removed(w, plan, &o.user, &o.sku))
+			w->owned[n_owned++] = o;
+	}
 	w->st.n_owned = n_owned;
 	for (size_t i = 0; i < plan->n_items; i++) {
 		const struct plan_item *it = &plan->items[i];
@@ -1257,6 +1266,19 @@ static struct plan_case cases[] = {
 			"disabled=SWAY\n"
 			"keep u1 ENTERPRISEPACK\n"
 			"totals updates=2 holders=2\n",
+	},
+	{
+		.name = "5.3 an inherited license in error does not count as "
+			"held",
+		.tenant = "sku ENTERPRISEPACK\n"
+			  "user u1 has=ENTERPRISEPACK@grouperror\n"
+			  "group sales u1\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
+		.want = "u1 ENTERPRISEPACK add entitled go rule=sales "
+			"disabled=-\n"
+			"totals adds=1 holders=1\n",
 	},
 	{
 		.name = "5.3 inherited licenses are never touched",
