@@ -200,6 +200,7 @@ static void record_outcome(struct round *r, const struct plan_item *it,
 static int apply(struct round *r)
 {
 	struct graph_failure fail = { 0 };
+	size_t n_unsent = 0;
 	int rc = build_writes(r);
 
 	if (rc < 0)
@@ -208,10 +209,20 @@ static int apply(struct round *r)
 	if (rc < 0)
 		log_error("writes stopped: %s", fail.text);
 	for (size_t w = 0; w < r->n_writes; w++)
-		for (size_t i = r->first[w]; i < r->end[w]; i++)
-			if (is_go_write(&r->plan.items[i]))
+		for (size_t i = r->first[w]; i < r->end[w]; i++) {
+			if (!is_go_write(&r->plan.items[i]))
+				continue;
+			if (r->results[w].outcome == GRAPH_NOT_SENT)
+				n_unsent++; /* one line for all, below */
+			else
 				record_outcome(r, &r->plan.items[i],
 					       &r->results[w]);
+		}
+	if (n_unsent)
+		log_warning("%zu changes not sent in this round; the next "
+			    "round makes them",
+			    n_unsent);
+	r->rep.failed += n_unsent;
 	return rc < 0 && rc != -EAGAIN && rc != -ECANCELED ? rc : 0;
 }
 
