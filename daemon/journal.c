@@ -54,11 +54,6 @@ void journal_open(bool is_daemon)
 	log_set_prefixed(is_daemon || is_stream);
 }
 
-bool journal_is_native(void)
-{
-	return journal_native;
-}
-
 /* Append "NAME=value" to the record when value is set. */
 static void field(struct iovec *iov, size_t *n, char *buf, size_t size,
 		  const char *name, const char *value)

@@ -40,9 +40,6 @@ struct journal_fields {
 /* Decide the sink: the journal or stderr lines (see journal.c). */
 void journal_open(bool is_daemon);
 
-/* Whether records go to the journal (else stderr). */
-bool journal_is_native(void);
-
 /* One record: priority (LOG_*), fields, and the human text. */
 void journal_record(int priority, const struct journal_fields *f,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));

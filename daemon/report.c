@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -21,12 +20,7 @@
 
 static void iso_time(int64_t t, char *buf, size_t size)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) ||
-	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		(void)snprintf(buf, size, "%lld", (long long)t);
+	plan_time_text(t, true, buf, size);
 }
 
 static cJSON *id_string(const struct guid *g)

@@ -52,13 +52,14 @@ void plan_set_text(const struct plan *plan, const struct snapshot *s,
 	}
 }
 
-static void utc(int64_t t, char *buf, size_t size)
+void plan_time_text(int64_t t, bool is_iso, char *buf, size_t size)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
 
 	if (!gmtime_r(&tt, &tm) ||
-	    strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+	    (is_iso ? strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm)
+		    : strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm)) == 0)
 		(void)snprintf(buf, size, "%lld", (long long)t);
 }
 
@@ -80,7 +81,8 @@ void plan_item_text(const struct plan *plan, const struct plan_item *it,
 			       it->hold ? "; " : " (in one call with the add)",
 			       hold);
 	else if (it->action == PLAN_REMOVE) {
-		utc(it->due, when, sizeof(when));
+		plan_time_text(it->due, "%Y-%m-%d %H:%M UTC", when,
+			       sizeof(when));
 		(void)snprintf(buf, size, "no longer entitled%s%s%s%s",
 			       it->hold ? "; " : "", hold,
 			       it->hold == PLAN_GRACE ? " until " : "",

@@ -5,6 +5,7 @@
 #ifndef LICENSED_PLAN_PRINT_H
 #define LICENSED_PLAN_PRINT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "policy/plan.h"
@@ -20,6 +21,12 @@ void plan_item_text(const struct plan *plan, const struct plan_item *it,
  */
 void plan_set_text(const struct plan *plan, const struct snapshot *s,
 		   uint32_t id, char *buf, size_t size);
+
+/*
+ * Wall-clock seconds t in UTC: "2026-11-27T21:05:00Z" with is_iso, else
+ * "2026-11-27 21:05 UTC" (the number if it cannot be converted).
+ */
+void plan_time_text(int64_t t, bool is_iso, char *buf, size_t size);
 
 /* The totals line. */
 void plan_totals_text(const struct plan_totals *t, char *buf, size_t size);

@@ -71,6 +71,17 @@ class Reconcile(unittest.TestCase):
             self.assertEqual(rc, 0, err)
             self.assertEqual(writes(sim.log()), [])  # SPEC 5.9
 
+    def test_a_second_round_does_not_run_beside_the_first(self):
+        import fcntl
+        os.makedirs(self.state)
+        with Sim(sales_tenant()) as sim, \
+                open(os.path.join(self.state, "lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            rc, _, err = self.once(sim)
+            self.assertEqual(rc, 3)
+            self.assertIn("another licensed round is running", err)
+            self.assertEqual(writes(sim.log()), [])
+
     def test_plan_sends_no_write(self):
         with Sim(sales_tenant()) as sim:
             rc, out, err = self.once(sim, args=("plan",))
