@@ -302,7 +302,7 @@ class GraphApi:
 
     def _member_ids(self, gid, transitive, cast):
         """Member ids of a group, optionally only users or only groups;
-        cached per (group, kind) since membership is fixed."""
+        cached per (group, kind); POST /_sim/members clears the cache."""
         key = (gid, transitive, cast)
         cache = self.member_cache
         if key not in cache:

@@ -159,6 +159,8 @@ class GraphSim:
         self.api = GraphApi(self)
         self.log = RequestLog(os.path.join(directory, "requests.jsonl"))
         self.ports = {}
+        self.inflight = 0       # requests received, not yet answered/logged
+        self.inflight_lock = threading.Lock()
 
     # ---- entry point for one HTTP request --------------------------------
 
@@ -169,6 +171,15 @@ class GraphSim:
                         "Host", "127.0.0.1:%d" % h.server.server_port)))
         if call.path.startswith("/_sim/"):
             return self.control(call)
+        with self.inflight_lock:
+            self.inflight += 1
+        try:
+            return self._dispatch(call, h)
+        finally:
+            with self.inflight_lock:
+                self.inflight -= 1
+
+    def _dispatch(self, call, h):
         call.seq = self.log.next_seq()
         with self.lock:
             fired = self.faults.request(call.method, call.target)
@@ -380,6 +391,17 @@ class GraphSim:
             if (call.method, name) == ("POST", "reset-log"):
                 self.log.reset()
                 return Answer(204)
+            if (call.method, name) == ("POST", "members"):
+                try:
+                    self.tenant.set_members(json.loads(call.body or b"{}"))
+                except ValueError as e:
+                    return Answer(400, {"error": str(e)})
+                self.api.member_cache.clear()
+                return Answer(204)
+        if (call.method, name) == ("GET", "inflight"):
+            # Outside the lock: a $batch being processed holds it per item.
+            with self.inflight_lock:
+                return Answer(200, {"inflight": self.inflight})
         return Answer(404, {"error": "unknown control endpoint"})
 
     def dump(self):

@@ -1,10 +1,11 @@
 """The simulated tenant: SKUs, users, groups, apps, and license semantics.
 
 Loads and dumps the tenant file format of README.md, keeps consumedUnits
-live, resolves transitive membership lazily (cached; membership never
-changes at run time), and applies assignLicense / usageLocation writes
-with the semantics of GRAPH.md section 4. Rendering of Graph objects lives
-here too, with a per-user cache of its properties that writes invalidate.
+live, resolves transitive membership lazily (cached; only the control
+endpoint POST /_sim/members changes it at run time), and applies
+assignLicense / usageLocation writes with the semantics of GRAPH.md
+section 4. Rendering of Graph objects lives here too, with a per-user
+cache of its properties that writes invalidate.
 Not thread-safe: the server serialises calls with one lock.
 """
 
@@ -445,7 +446,7 @@ class Tenant:
 
     def transitive(self, gid):
         """All nested members of a group, each once, breadth-first.
-        Cached: membership does not change while the simulator runs."""
+        Cached until set_members() changes a membership."""
         hit = self._transitive.get(gid)
         if hit is None:
             seen, order, queue = {gid}, [], [gid]
@@ -459,6 +460,51 @@ class Tenant:
                         queue.append(m)
             hit = self._transitive[gid] = order
         return hit
+
+    def set_members(self, changes):
+        """Replace the direct members of groups at run time (the control
+        endpoint POST /_sim/members): {group id: [user or group id]}.
+        Validated whole before anything changes; group-based licenses
+        follow the new direct user members. ValueError on a bad document."""
+        if not isinstance(changes, dict):
+            raise ValueError("members: a JSON object {group id: [ids]}")
+        new = {}
+        for gid, members in changes.items():
+            gid = str(gid).lower()
+            if gid not in self.groups:
+                raise ValueError("members: group %s does not exist" % gid)
+            if not isinstance(members, list):
+                raise ValueError("members: %s: a list of ids" % gid)
+            ids = []
+            for m in members:
+                m = str(m).lower()
+                if m not in self.users and m not in self.groups:
+                    raise ValueError("members: %s: %s is neither a user nor "
+                                     "a group" % (gid, m))
+                if m not in ids:
+                    ids.append(m)
+            new[gid] = ids
+        for gid, ids in new.items():
+            g = self.groups[gid]
+            if g.licenses:      # members who left lose what g gave them
+                for uid in set(g.members) - set(ids):
+                    if uid in self.users:
+                        u = self.users[uid]
+                        u.inherited = [i for i in u.inherited
+                                       if i["group"] != gid]
+            g.members = ids
+        self._expand_group_licenses()   # members who joined inherit
+        self._recount()
+        self._transitive = {}
+
+    def _recount(self):
+        """consumedUnits and the caches again, after membership changed."""
+        for sku in self.skus.values():
+            sku.consumed = 0
+        for u in self.users.values():
+            self._count(u, +1)
+            u._props = None
+        self._holders = {}
 
     def holders(self, sku_id):
         """Ids (sorted) of users whose assignedLicenses hold sku_id."""

@@ -689,6 +689,90 @@ class FaultTest(Base):
         self.assertEqual((st, hdrs["Retry-After"]), (503, "1"))
 
 
+class MembersTest(Base):
+    """POST /_sim/members and GET /_sim/inflight (control endpoints)."""
+
+    def member_ids(self, group, kind="transitiveMembers"):
+        _, _, b = self.get("/v1.0/groups/%s/%s?$select=id&$top=999"
+                           % (gid(group), kind))
+        ids = [v["id"] for v in b["value"]]
+        while "@odata.nextLink" in b:
+            nxt = b["@odata.nextLink"]
+            _, _, b = self.get(nxt[nxt.index("/v1.0/"):])
+            ids += [v["id"] for v in b["value"]]
+        return ids
+
+    def test_change_members_at_run_time(self):
+        before = self.member_ids("g-sub3", "members")
+        self.assertNotIn(gid("alice"), self.member_ids("g-big"))
+        SIM.control("POST", "members", {gid("g-sub3"): [gid("alice")]})
+        try:
+            self.assertEqual(self.member_ids("g-sub3", "members"),
+                             [gid("alice")])
+            self.assertIn(gid("alice"), self.member_ids("g-big"))
+            # nested: a group joins another one
+            SIM.control("POST", "members", {gid("g-sub3"): [gid("g-e5")]})
+            self.assertIn(gid("erin"), self.member_ids("g-big"))
+            self.assertNotIn(gid("alice"), self.member_ids("g-big"))
+        finally:
+            SIM.control("POST", "members", {gid("g-sub3"): before})
+        self.assertEqual(self.member_ids("g-sub3", "members"), before)
+
+    def test_bad_members_change_nothing(self):
+        before = self.member_ids("g-sub3", "members")
+        for doc in ({gid("g-sub3"): [gid("alice"), str(uuid.uuid4())]},
+                    {str(uuid.uuid4()): []}, {gid("g-sub3"): "x"}, []):
+            with self.assertRaises(urllib.error.HTTPError) as cm:
+                SIM.control("POST", "members", doc)
+            self.assertEqual(cm.exception.code, 400)
+        self.assertEqual(self.member_ids("g-sub3", "members"), before)
+
+    def test_group_licenses_follow_members(self):
+        def inherited(name):
+            _, _, b = self.get("/v1.0/users/%s?$select="
+                               "licenseAssignmentStates" % gid(name))
+            return [s["skuId"] for s in b["licenseAssignmentStates"]
+                    if s["assignedByGroup"] == gid("g-e5")]
+        consumed = self.sku(E5)["consumedUnits"]
+        SIM.control("POST", "members", {gid("g-e5"): [gid("frank")]})
+        try:
+            self.assertEqual(inherited("erin"), [])
+            self.assertEqual(inherited("frank"), [E5])
+            self.assertEqual(self.sku(E5)["consumedUnits"], consumed)
+        finally:
+            SIM.control("POST", "members", {gid("g-e5"): [gid("erin")]})
+        self.assertEqual(inherited("erin"), [E5])
+        self.assertEqual(inherited("frank"), [])
+        self.assertEqual(self.sku(E5)["consumedUnits"], consumed)
+
+    def test_inflight(self):
+        import threading
+        self.assertEqual(SIM.control("GET", "inflight"), {"inflight": 0})
+        SIM.control("POST", "faults", {"faults": [
+            {"type": "latency", "ms": 600, "count": 1,
+             "path": "^/v1\\.0/subscribedSkus"}]})
+        token = self.token
+        done = []
+
+        def slow():
+            conn = http.client.HTTPSConnection("127.0.0.1", SIM.port,
+                                               context=SIM.ctx, timeout=10)
+            conn.request("GET", "/v1.0/subscribedSkus",
+                         headers={"Authorization": "Bearer " + token})
+            done.append(conn.getresponse().status)
+            conn.close()
+        t = threading.Thread(target=slow)
+        t.start()
+        seen = 0
+        deadline = time.monotonic() + 5
+        while not seen and time.monotonic() < deadline:
+            seen = SIM.control("GET", "inflight")["inflight"]
+            time.sleep(0.02)
+        t.join(10)
+        self.assertEqual((seen, done), (1, [200]))
+        self.assertEqual(SIM.control("GET", "inflight"), {"inflight": 0})
+
+
 class LogTest(Base):
     def test_request_log(self):
         SIM.control("POST", "reset-log")
