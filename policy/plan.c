@@ -40,8 +40,6 @@ struct held {
 	bool is_inherited; /* by group, or of unknown origin */
 };
 
-#define MAX_WANTS 64 /* managed SKUs one user can want */
-
 struct planner {
 	const struct policy *p;
 	const struct snapshot *s;
@@ -65,6 +63,13 @@ struct planner {
 	uint32_t *pending_next;
 	uint32_t *ent_start; /* per user + 1: offsets into ent_rules */
 	uint32_t *ent_rules;
+	/*
+	 * One user's wants, reused for every user: room for every managed
+	 * SKU, since a user can want each once.  sku_want maps a SKU to its
+	 * slot (PLAN_NONE: not wanted) and is emptied after each user.
+	 */
+	struct want *wants;
+	uint32_t *sku_want; /* per SKU */
 };
 
 static int add_problem(struct planner *pl, const struct rule *r,
@@ -428,30 +433,31 @@ static bool is_excluded(const struct planner *pl, const struct user *u)
 }
 
 /* 5.1 and 5.2 for one user: the SKUs it should have, with plans. */
-static int wants_of(struct planner *pl, uint32_t u, struct want *w,
-		    size_t *ret_n)
+static int wants_of(struct planner *pl, uint32_t u, size_t *ret_n)
 {
+	struct want *w = pl->wants;
 	size_t n = 0;
 
 	for (uint32_t e = pl->ent_start[u]; e < pl->ent_start[u + 1]; e++) {
 		uint32_t r = pl->ent_rules[e], k = pl->rule_sku[r];
-		size_t j = 0;
+		uint32_t j = pl->sku_want[k];
+		int64_t id;
 
-		while (j < n && w[j].sku != k)
-			j++;
-		if (j == n) {
-			if (n == MAX_WANTS)
-				continue;
-			w[n++] = (struct want){ k, r, pl->rule_set[r],
-						PLAN_NONE };
-		} else if (w[j].rule != r) {
-			int64_t id = planset_intersect(
-				&pl->plan->sets, w[j].planset, pl->rule_set[r]);
-
-			if (id < 0)
-				return (int)id;
-			w[j].planset = (uint32_t)id;
+		if (j == PLAN_NONE) {
+			pl->sku_want[k] = (uint32_t)n;
+			w[n++] = (struct want){ .sku = k,
+						.rule = r,
+						.planset = pl->rule_set[r],
+						.better = PLAN_NONE };
+			continue;
 		}
+		if (w[j].rule == r)
+			continue;
+		id = planset_intersect(&pl->plan->sets, w[j].planset,
+				       pl->rule_set[r]);
+		if (id < 0)
+			return (int)id;
+		w[j].planset = (uint32_t)id;
 	}
 	for (size_t i = 0; i < n; i++) /* 5.1: the best of a chain wins */
 		for (size_t j = 0; j < n; j++)
@@ -465,6 +471,13 @@ static int wants_of(struct planner *pl, uint32_t u, struct want *w,
 				w[i].better = w[j].sku;
 	*ret_n = n;
 	return 0;
+}
+
+/* Empty sku_want for the next user. */
+static void forget_wants(struct planner *pl, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pl->sku_want[pl->wants[i].sku] = PLAN_NONE;
 }
 
 /* How user u holds SKU k. */
@@ -649,14 +662,6 @@ static int plan_unwanted(struct planner *pl, uint32_t u, uint32_t k)
 	return push(pl, &it);
 }
 
-static bool is_wanted(const struct want *w, size_t n, uint32_t k)
-{
-	for (size_t i = 0; i < n; i++)
-		if (w[i].sku == k)
-			return true;
-	return false;
-}
-
 /* The SKU index of an assignment if it is managed, else PLAN_NONE. */
 static uint32_t managed_sku(const struct planner *pl,
 			    const struct assignment *a)
@@ -732,17 +737,20 @@ static void sort_user_items(struct planner *pl, size_t first)
 static int plan_user(struct planner *pl, uint32_t u, bool *keep)
 {
 	const struct user *usr = &pl->s->users[u];
-	struct want w[MAX_WANTS];
+	const struct want *w = pl->wants;
 	size_t n = 0, first = pl->plan->n_items;
 	bool is_holder = false;
-	int r = wants_of(pl, u, w, &n);
+	int r = wants_of(pl, u, &n);
 
 	confirm_owned(pl, usr, keep);
 	for (size_t i = 0; i < usr->n_assignments; i++)
 		is_holder |= managed_sku(pl, &usr->assignments[i]) != PLAN_NONE;
 	pl->plan->totals.holders += is_holder;
-	if (r == 0 && is_excluded(pl, usr))
-		return n ? plan_excluded(pl, u, w, n) : 0;
+	if (r == 0 && is_excluded(pl, usr)) {
+		r = plan_excluded(pl, u, w, n);
+		forget_wants(pl, n);
+		return r;
+	}
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = plan_want(pl, u, &w[i]);
 	for (size_t i = 0; r == 0 && i < usr->n_assignments; i++) {
@@ -750,9 +758,10 @@ static int plan_user(struct planner *pl, uint32_t u, bool *keep)
 		uint32_t k = managed_sku(pl, a);
 
 		if (k != PLAN_NONE && a->by == ASSIGNED_DIRECTLY &&
-		    !is_wanted(w, n, k))
+		    pl->sku_want[k] == PLAN_NONE)
 			r = plan_unwanted(pl, u, k);
 	}
+	forget_wants(pl, n);
 	sort_user_items(pl, first);
 	return r;
 }
@@ -941,13 +950,32 @@ static void planner_clear(struct planner *pl)
 	free(pl->pending_next);
 	free(pl->ent_start);
 	free(pl->ent_rules);
+	free(pl->wants);
+	free(pl->sku_want);
+}
+
+/* The per-user scratch, once the managed SKUs are known. */
+static int alloc_wants(struct planner *pl)
+{
+	size_t n_managed = 0;
+
+	for (size_t k = 0; k < pl->s->n_skus; k++)
+		n_managed += pl->plan->is_managed[k];
+	pl->wants = malloc((n_managed ? n_managed : 1) * sizeof(*pl->wants));
+	pl->sku_want = malloc((pl->s->n_skus ? pl->s->n_skus : 1) *
+			      sizeof(*pl->sku_want));
+	if (!pl->wants || !pl->sku_want)
+		return -ENOMEM;
+	for (size_t k = 0; k < pl->s->n_skus; k++)
+		pl->sku_want[k] = PLAN_NONE;
+	return 0;
 }
 
 static int plan_users(struct planner *pl)
 {
 	bool *keep =
 		calloc(pl->st->n_owned ? pl->st->n_owned : 1, sizeof(*keep));
-	int r = keep ? 0 : -ENOMEM;
+	int r = keep ? alloc_wants(pl) : -ENOMEM;
 
 	for (size_t i = 0; r == 0 && i < pl->s->n_users; i++)
 		r = plan_user(pl, (uint32_t)i, keep);

@@ -203,6 +203,33 @@ static struct guid gid(const char *text)
 	return g;
 }
 
+/*
+ * MANY_00 .. MANY_99: made-up SKUs with one plan, for policies with more
+ * SKUs than the catalog has.  Their id is 5ca00000-NN00-...
+ */
+#define MANY_PREFIX "MANY_"
+#define MANY_PLANS  "EXCHANGE_S_ENTERPRISE"
+
+static bool is_many(const char *part, unsigned *ret_n)
+{
+	size_t len = strlen(MANY_PREFIX);
+
+	if (strncmp(part, MANY_PREFIX, len) != 0 || strlen(part) != len + 2 ||
+	    part[len] < '0' || part[len] > '9' || part[len + 1] < '0' ||
+	    part[len + 1] > '9')
+		return false;
+	*ret_n = (unsigned)(part[len] - '0') * 10 +
+		 (unsigned)(part[len + 1] - '0');
+	return true;
+}
+
+static struct guid many_id(unsigned n)
+{
+	struct guid g = { { 0x5c, 0xa0, 0, 0, (uint8_t)n } };
+
+	return g;
+}
+
 static const struct cat_sku *cat_sku(const char *part)
 {
 	for (size_t i = 0; i < N_CAT_SKUS; i++)
@@ -212,15 +239,40 @@ static const struct cat_sku *cat_sku(const char *part)
 	return NULL;
 }
 
-static const char *cat_sku_part(const struct guid *id)
+static struct guid cat_sku_id(const char *part)
+{
+	unsigned n;
+
+	return is_many(part, &n) ? many_id(n) : gid(cat_sku(part)->id);
+}
+
+static const char *cat_sku_plans(const char *part)
+{
+	unsigned n;
+
+	return is_many(part, &n) ? MANY_PLANS : cat_sku(part)->plans;
+}
+
+/* A SKU's part number from its id, into out. */
+static void cat_sku_part(const struct guid *id, char *out, size_t size)
 {
 	for (size_t i = 0; i < N_CAT_SKUS; i++) {
 		struct guid g = gid(cat_skus[i].id);
 
-		if (guid_equal(&g, id))
-			return cat_skus[i].part;
+		if (guid_equal(&g, id)) {
+			(void)snprintf(out, size, "%s", cat_skus[i].part);
+			return;
+		}
 	}
-	return "?";
+	for (unsigned n = 0; n < 100; n++) {
+		struct guid g = many_id(n);
+
+		if (guid_equal(&g, id)) {
+			(void)snprintf(out, size, MANY_PREFIX "%02u", n);
+			return;
+		}
+	}
+	(void)snprintf(out, size, "?");
 }
 
 static struct guid cat_plan_id(const char *name)
@@ -249,13 +301,13 @@ static struct guid name_id(const char *name)
 
 /* ---- the tenant, the state and the options of a case ------------------ */
 
-#define MAX_SKUS    8
+#define MAX_SKUS    72
 #define MAX_PLANS   96
 #define MAX_USERS   24
-#define MAX_HAS	    6
+#define MAX_HAS	    72
 #define MAX_GROUPS  12
 #define MAX_MEMBERS 24
-#define MAX_RECORDS 16
+#define MAX_RECORDS 80
 #define NAME_LEN    48
 
 struct world {
@@ -346,20 +398,18 @@ static void parse_sku(struct world *w, const char *rest)
 	size_t i = w->s.n_skus;
 	struct sku *k = &w->skus[i];
 	char tok[256], list[MAX_PLANS][NAME_LEN];
-	const struct cat_sku *c;
 	const char *v;
 	size_t n;
 
 	assert_true(i < MAX_SKUS);
 	assert_true(word(&rest, w->parts[i], NAME_LEN));
-	c = cat_sku(w->parts[i]);
-	*k = (struct sku){ .id = gid(c->id),
+	*k = (struct sku){ .id = cat_sku_id(w->parts[i]),
 			   .part_number = w->parts[i],
 			   .is_for_users = true,
 			   .status = SKU_ENABLED,
 			   .enabled = 100,
 			   .plans = w->plans[i] };
-	n = split(c->plans, list, MAX_PLANS);
+	n = split(cat_sku_plans(w->parts[i]), list, MAX_PLANS);
 	while (word(&rest, tok, sizeof(tok))) {
 		if ((v = value_of(tok, "seats")))
 			k->enabled = number(v);
@@ -402,7 +452,7 @@ static void parse_has(struct world *w, size_t u, const char *v)
 	assert_true(j < MAX_HAS && len < NAME_LEN);
 	memcpy(part, v, len);
 	part[len] = '\0';
-	*a = (struct assignment){ .sku = gid(cat_sku(part)->id),
+	*a = (struct assignment){ .sku = cat_sku_id(part),
 				  .by = ASSIGNED_DIRECTLY,
 				  .disabled_plans = w->disabled[u][j],
 				  .state = "Active" };
@@ -514,11 +564,12 @@ static void parse_record(struct world *w, const char *kind, const char *rest)
 	assert_true(word(&rest, user, sizeof(user)));
 	assert_true(word(&rest, part, sizeof(part)));
 	u = user_id(w, user);
-	k = gid(cat_sku(part)->id);
+	k = cat_sku_id(part);
 	if (strcmp(kind, "owned") == 0) {
 		assert_true(w->st.n_owned < MAX_RECORDS);
-		w->owned[w->st.n_owned++] =
-			(struct owned){ u, k, 1000, "some-rule" };
+		w->owned[w->st.n_owned++] = (struct owned){
+			.user = u, .sku = k, .since = 1000, .rule = "some-rule"
+		};
 		return;
 	}
 	assert_true(word(&rest, since, sizeof(since)));
@@ -566,7 +617,7 @@ static void parse_state_line(struct world *w, const char *line)
 static void each_line(struct world *w, const char *text,
 		      void (*fn)(struct world *w, const char *line))
 {
-	char line[512];
+	char line[1024];
 
 	while (text && *text) {
 		size_t len = strcspn(text, "\n");
@@ -679,7 +730,7 @@ static struct world *world_new(const struct plan_case *c, bool is_reversed)
 static void load_policy(const struct world *w, const char *text,
 			struct policy *ret)
 {
-	char out[4096], name[NAME_LEN], id[GUID_STRLEN + 1];
+	char out[16384], name[NAME_LEN], id[GUID_STRLEN + 1];
 	struct diags d = { 0 };
 	size_t n = 0;
 
@@ -828,6 +879,7 @@ static void render_totals(FILE *f, const struct plan_totals *t)
 static char *render(const struct world *w, const struct plan *plan)
 {
 	char *buf = NULL, line[DIAG_TEXT_MAX + 64], name[NAME_LEN];
+	char part[NAME_LEN];
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
@@ -838,7 +890,8 @@ static char *render(const struct world *w, const struct plan *plan)
 		const struct owned *o = &w->st.owned[plan->owned[i]];
 
 		user_name(w, &o->user, name);
-		fprintf(f, "keep %s %s\n", name, cat_sku_part(&o->sku));
+		cat_sku_part(&o->sku, part, sizeof(part));
+		fprintf(f, "keep %s %s\n", name, part);
 	}
 	for (size_t i = 0; i < plan->problems.n; i++) {
 		diags_format(&plan->problems, i, line, sizeof(line));
@@ -926,8 +979,10 @@ static void apply_item(struct world *w, const struct plan *plan,
 			memcpy(u->usage_location, it->usage_location, 3);
 		k->consumed++;
 		assert_true(w->st.n_owned < MAX_RECORDS);
-		w->owned[w->st.n_owned++] =
-			(struct owned){ u->id, k->id, w->o.now, "r" };
+		w->owned[w->st.n_owned++] = (struct owned){ .user = u->id,
+							    .sku = k->id,
+							    .since = w->o.now,
+							    .rule = "r" };
 	} else if (it->action == PLAN_UPDATE) {
 		assert_non_null(a);
 		set_disabled(w, plan, k, it->planset, a);
@@ -2270,6 +2325,69 @@ static void test_empty_policy_keeps_records(void **state)
 	free(w);
 }
 
+/* A text built with fprintf; free(*buf) after close_text(). */
+struct text {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static FILE *open_text(struct text *t)
+{
+	t->f = open_memstream(&t->buf, &t->len);
+	assert_non_null(t->f);
+	return t->f;
+}
+
+static void close_text(struct text *t)
+{
+	assert_int_equal(fclose(t->f), 0);
+}
+
+#define N_MANY 66 /* more than the planner once had room for (64) */
+
+/*
+ * Item 7: one group, 66 rules, 66 SKUs.  The user holding them all keeps
+ * them all, even in authoritative mode with no grace; the one holding
+ * none gets all 66.
+ */
+static void test_many_skus_one_user(void **state)
+{
+	struct text tenant, policy, want;
+	struct plan_case c = { .name = "66 SKUs for one user",
+			       .state = "grace 0\n"
+					"mode authoritative\n" };
+	void *cs = &c;
+
+	(void)state;
+	open_text(&tenant);
+	open_text(&policy);
+	open_text(&want);
+	for (unsigned n = 0; n < N_MANY; n++) {
+		fprintf(tenant.f, "sku MANY_%02u\n", n);
+		fprintf(policy.f, "[r%02u]\ngroup = {all}\nsku = MANY_%02u\n",
+			n, n);
+		fprintf(want.f,
+			"u2 MANY_%02u add entitled go rule=r%02u disabled=-\n",
+			n, n);
+	}
+	fputs("user u1", tenant.f);
+	for (unsigned n = 0; n < N_MANY; n++)
+		fprintf(tenant.f, " has=MANY_%02u", n);
+	fputs("\nuser u2\ngroup all u1 u2\n", tenant.f);
+	fprintf(want.f, "totals adds=%u holders=1\n", N_MANY);
+	close_text(&tenant);
+	close_text(&policy);
+	close_text(&want);
+	c.tenant = tenant.buf;
+	c.policy = policy.buf;
+	c.want = want.buf;
+	run_case(&cs);
+	free(tenant.buf);
+	free(policy.buf);
+	free(want.buf);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -2289,21 +2407,27 @@ static void test_names(void **state)
 		assert_string_not_equal(plan_reason_name(r), "?");
 }
 
+#define N_OTHER 5 /* the tests above, outside the table */
+
 int main(void)
 {
-	struct CMUnitTest tests[N_CASES + 4] = {
+	struct CMUnitTest tests[N_CASES + N_OTHER] = {
 		cmocka_unit_test(test_free_accepts_null_and_zeroes),
 		cmocka_unit_test(test_empty_policy_and_snapshot),
 		cmocka_unit_test(test_empty_policy_keeps_records),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_many_skus_one_user),
 	};
 
 	void *tmp = NULL;
 	int r;
 
 	for (size_t i = 0; i < N_CASES; i++)
-		tests[4 + i] = (struct CMUnitTest){ cases[i].name, run_case,
-						    NULL, NULL, &cases[i] };
+		tests[N_OTHER + i] = (struct CMUnitTest){
+			.name = cases[i].name,
+			.test_func = run_case,
+			.initial_state = &cases[i],
+		};
 	/*
 	 * The scratch directory for policy.ini is set up here, not as the
 	 * group's setup: cmocka 1.1 hands a group's state to every test in
