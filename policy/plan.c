@@ -656,7 +656,14 @@ static int plan_unwanted(struct planner *pl, uint32_t u, uint32_t k)
 	/* Not ours (5.3): left alone, but reported like the rest. */
 	it.hold = may_touch(pl, usr, k, true);
 	it.since = rec ? rec->since : pl->o->now;
-	it.due = it.since + pl->o->grace_sec;
+	/*
+	 * A blocked SKU's rules could not be evaluated: whether the user
+	 * lost the entitlement is unknown, so no clock starts (since 0).
+	 * One already running keeps its start.
+	 */
+	if (!rec && pl->sku_blocked[k])
+		it.since = 0;
+	it.due = it.since ? it.since + pl->o->grace_sec : 0;
 	if (it.hold == PLAN_GO && pl->o->now < it.due)
 		it.hold = PLAN_GRACE;
 	return push(pl, &it);

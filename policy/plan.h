@@ -72,8 +72,13 @@ struct plan_item {
 	enum plan_action action;
 	enum plan_reason reason;
 	enum plan_hold hold;
-	int64_t since;		/* NOT_ENTITLED: entitlement lost at */
-	int64_t due;		/* NOT_ENTITLED: removal due at */
+	/*
+	 * NOT_ENTITLED: entitlement lost at, from the pending record or now;
+	 * 0: no grace clock runs (PLAN_RULE_ERROR without a pending record:
+	 * the loss is unknown, so start none).  due is since + grace, or 0.
+	 */
+	int64_t since;
+	int64_t due;
 	char usage_location[3]; /* ADD: set this first ("" if not) */
 };
 

@@ -1010,7 +1010,8 @@ static bool is_removed(const struct world *w, const struct plan *plan,
 /*
  * What the daemon does with a plan: apply the items that go, keep the
  * ownership records the plan kept (less what it removed, plus what it
- * added) and a pending removal per removal that waits.  The one-shot
+ * added) and a pending removal per removal that waits with a running
+ * grace clock (since != 0).  The one-shot
  * approval is used up.
  */
 static void apply_plan(struct world *w, const struct plan *plan)
@@ -1030,7 +1031,7 @@ static void apply_plan(struct world *w, const struct plan *plan)
 
 		if (it->hold == PLAN_GO)
 			apply_item(w, plan, it);
-		else if (it->reason == PLAN_NOT_ENTITLED &&
+		else if (it->reason == PLAN_NOT_ENTITLED && it->since &&
 			 n_pending < MAX_RECORDS)
 			w->pending[n_pending++] =
 				(struct pending){ w->users[it->user].id,
@@ -2059,9 +2060,9 @@ static struct plan_case cases[] = {
 			 "owned u3 ENTERPRISEPACK\n"
 			 "owned u5 ENTERPRISEPACK\n",
 		.want = "u2 ENTERPRISEPACK remove not-entitled rule-error "
-			"since=1000000 due=1000000\n"
+			"since=0 due=0\n"
 			"u3 ENTERPRISEPACK remove not-entitled rule-error "
-			"since=1000000 due=1000000\n"
+			"since=0 due=0\n"
 			"u4 ENTERPRISEPACK add entitled rule-error rule=eng "
 			"disabled=-\n"
 			"u5 ENTERPRISEPACK update plans-differ rule-error "
@@ -2098,9 +2099,9 @@ static struct plan_case cases[] = {
 			 "owned u2 ENTERPRISEPACK\n"
 			 "owned u3 EMS\n",
 		.want = "u2 ENTERPRISEPACK remove not-entitled rule-error "
-			"since=1000000 due=1000000\n"
+			"since=0 due=0\n"
 			"u3 EMS remove not-entitled rule-error "
-			"since=1000000 due=1000000\n"
+			"since=0 due=0\n"
 			"u4 SPE_E3 add entitled go rule=e3 disabled=-\n"
 			"keep u2 ENTERPRISEPACK\n"
 			"keep u3 EMS\n"
@@ -2141,13 +2142,57 @@ static struct plan_case cases[] = {
 			"u2 EMS add entitled go rule=ems disabled=-\n"
 			"u2 SPE_E3 add entitled rule-error rule=e3 disabled=-\n"
 			"u2 SPE_E5 remove not-entitled rule-error "
-			"since=1000000 due=1086400\n"
+			"since=0 due=0\n"
 			"keep u2 SPE_E5\n"
 			"problem policy.ini:3: rule 'e5': group does not "
 			"exist '67686f73-7400-0000-0000-000000000000'; rule "
 			"not "
 			"applied this round\n"
 			"totals adds=2 rule_errors=1 holders=1\n",
+	},
+	{
+		/* Issue 8 item 8: the loss is unknown while the rule fails. */
+		.name = "rule error: no grace clock starts while the SKU is "
+			"blocked",
+		.tenant = "sku ENTERPRISEPACK\n"
+			  "user u1 has=ENTERPRISEPACK\n"
+			  "user u2 has=ENTERPRISEPACK\n"
+			  "group ghost missing\n"
+			  "group sales u2\n",
+		.policy = "[sales]\n"
+			  "group = {sales}, {ghost}\n"
+			  "sku = ENTERPRISEPACK\n",
+		.state = "owned u1 ENTERPRISEPACK\n"
+			 "owned u2 ENTERPRISEPACK\n",
+		.want = "u1 ENTERPRISEPACK remove not-entitled rule-error "
+			"since=0 due=0\n"
+			"u2 ENTERPRISEPACK remove not-entitled rule-error "
+			"since=0 due=0\n"
+			"keep u1 ENTERPRISEPACK\n"
+			"keep u2 ENTERPRISEPACK\n"
+			"problem policy.ini:1: rule 'sales': group does not "
+			"exist '67686f73-7400-0000-0000-000000000000'; rule "
+			"not applied this round\n"
+			"totals rule_errors=1 holders=2\n",
+	},
+	{
+		.name = "rule error: a running grace clock keeps its start",
+		.tenant = "sku ENTERPRISEPACK\n"
+			  "user u1 has=ENTERPRISEPACK\n"
+			  "group ghost missing\n",
+		.policy = "[sales]\n"
+			  "group = {ghost}\n"
+			  "sku = ENTERPRISEPACK\n",
+		.state = "grace 100\n"
+			 "owned u1 ENTERPRISEPACK\n"
+			 "pending u1 ENTERPRISEPACK 5000\n",
+		.want = "u1 ENTERPRISEPACK remove not-entitled rule-error "
+			"since=5000 due=5100\n"
+			"keep u1 ENTERPRISEPACK\n"
+			"problem policy.ini:1: rule 'sales': group does not "
+			"exist '67686f73-7400-0000-0000-000000000000'; rule "
+			"not applied this round\n"
+			"totals rule_errors=1 holders=1\n",
 	},
 	/* ---- SPEC 6: an unreadable state file ---- */
 	{
