@@ -680,9 +680,15 @@ static uint32_t managed_sku(const struct planner *pl,
 	return (uint32_t)k;
 }
 
+/* What the planner found out about each ownership record. */
+enum {
+	OWNED_SEEN = 1, /* the snapshot shows the direct assignment */
+	OWNED_KEEP = 2,
+};
+
 /* Ownership records of this user that the snapshot confirms. */
 static void confirm_owned(struct planner *pl, const struct user *usr,
-			  bool *keep)
+			  uint8_t *mark)
 {
 	size_t i;
 
@@ -693,7 +699,7 @@ static void confirm_owned(struct planner *pl, const struct user *usr,
 			if (usr->assignments[j].by == ASSIGNED_DIRECTLY &&
 			    guid_equal(&usr->assignments[j].sku,
 				       &pl->st->owned[i].sku))
-				keep[i] = true;
+				mark[i] = OWNED_SEEN;
 }
 
 static int plan_excluded(struct planner *pl, uint32_t u, const struct want *w,
@@ -741,7 +747,7 @@ static void sort_user_items(struct planner *pl, size_t first)
 	}
 }
 
-static int plan_user(struct planner *pl, uint32_t u, bool *keep)
+static int plan_user(struct planner *pl, uint32_t u, uint8_t *mark)
 {
 	const struct user *usr = &pl->s->users[u];
 	const struct want *w = pl->wants;
@@ -749,7 +755,7 @@ static int plan_user(struct planner *pl, uint32_t u, bool *keep)
 	bool is_holder = false;
 	int r = wants_of(pl, u, &n);
 
-	confirm_owned(pl, usr, keep);
+	confirm_owned(pl, usr, mark);
 	for (size_t i = 0; i < usr->n_assignments; i++)
 		is_holder |= managed_sku(pl, &usr->assignments[i]) != PLAN_NONE;
 	pl->plan->totals.holders += is_holder;
@@ -891,29 +897,47 @@ static void count(struct plan *plan)
 }
 
 /*
- * The ownership records to keep: those the snapshot confirms, and those
- * of SKUs this round could not judge (not managed now, or blocked).  As
- * indices into the state's records: at a million records a copy would
- * cost 170 MB and most of a second (make bench).
+ * Keep an ownership record the snapshot does not confirm?  Yes if this
+ * round could not judge its SKU (not managed now, or blocked), or if it
+ * is an unconfirmed intent whose add may still land (SPEC 5.7).
  */
-static int keep_owned(struct planner *pl, bool *keep)
+static bool keeps_unseen(const struct planner *pl, const struct owned *rec)
+{
+	int64_t read_at = pl->o->read_at ? pl->o->read_at : pl->o->now;
+	size_t k;
+
+	if (!guidmap_get(&pl->skus, &rec->sku, &k) ||
+	    !pl->plan->is_managed[k] || pl->sku_blocked[k])
+		return true;
+	return !rec->is_confirmed && read_at < rec->since + OWNED_SETTLE_SEC;
+}
+
+/*
+ * The ownership records to keep, and which of them this snapshot saw.
+ * As indices into the state's records: at a million records a copy
+ * would cost 170 MB and most of a second (make bench).
+ */
+static int keep_owned(struct planner *pl, uint8_t *mark)
 {
 	const struct plan_state *st = pl->st;
 	struct plan *plan = pl->plan;
-	size_t n = 0, k;
+	size_t n = 0;
 
 	for (size_t i = 0; i < st->n_owned; i++) {
-		if (!guidmap_get(&pl->skus, &st->owned[i].sku, &k) ||
-		    !plan->is_managed[k] || pl->sku_blocked[k])
-			keep[i] = true;
-		n += keep[i];
+		if (mark[i] || keeps_unseen(pl, &st->owned[i]))
+			mark[i] |= OWNED_KEEP;
+		n += mark[i] != 0;
 	}
 	plan->owned = malloc((n ? n : 1) * sizeof(*plan->owned));
-	if (!plan->owned)
+	plan->owned_is_seen = malloc((n ? n : 1) * sizeof(bool));
+	if (!plan->owned || !plan->owned_is_seen)
 		return -ENOMEM;
-	for (size_t i = 0; i < st->n_owned; i++)
-		if (keep[i])
-			plan->owned[plan->n_owned++] = (uint32_t)i;
+	for (size_t i = 0; i < st->n_owned; i++) {
+		if (!mark[i])
+			continue;
+		plan->owned_is_seen[plan->n_owned] = mark[i] & OWNED_SEEN;
+		plan->owned[plan->n_owned++] = (uint32_t)i;
+	}
 	return 0;
 }
 
@@ -980,15 +1004,15 @@ static int alloc_wants(struct planner *pl)
 
 static int plan_users(struct planner *pl)
 {
-	bool *keep =
-		calloc(pl->st->n_owned ? pl->st->n_owned : 1, sizeof(*keep));
-	int r = keep ? alloc_wants(pl) : -ENOMEM;
+	uint8_t *mark =
+		calloc(pl->st->n_owned ? pl->st->n_owned : 1, sizeof(*mark));
+	int r = mark ? alloc_wants(pl) : -ENOMEM;
 
 	for (size_t i = 0; r == 0 && i < pl->s->n_users; i++)
-		r = plan_user(pl, (uint32_t)i, keep);
+		r = plan_user(pl, (uint32_t)i, mark);
 	if (r == 0)
-		r = keep_owned(pl, keep);
-	free(keep);
+		r = keep_owned(pl, mark);
+	free(mark);
 	return r;
 }
 
@@ -1038,6 +1062,7 @@ void plan_free(struct plan *plan)
 	planset_clear(&plan->sets);
 	free(plan->is_managed);
 	free(plan->owned);
+	free(plan->owned_is_seen);
 	diags_clear(&plan->problems);
 	memset(plan, 0, sizeof(*plan));
 }

@@ -88,6 +88,13 @@ struct plan_options {
 	uint64_t max_removals;
 	uint64_t max_removal_percent;
 	int64_t now; /* wall clock, seconds */
+	/*
+	 * Wall clock when the tenant read began (0: not known, now is
+	 * used).  An unconfirmed ownership record is kept while read_at <
+	 * since + OWNED_SETTLE_SEC even if the user does not hold the SKU:
+	 * the read may have missed an add still in flight (SPEC 5.7).
+	 */
+	int64_t read_at;
 };
 
 /* What the daemon remembers, as the planner needs it. */
@@ -125,6 +132,13 @@ struct plan {
 	size_t n_owned;
 	struct plan_totals totals;
 	struct diags problems; /* rule errors: FILE:LINE text */
+	/*
+	 * Parallel to owned: this snapshot shows the user holding the SKU
+	 * directly, which confirms the record (set is_confirmed).  A kept
+	 * record that is not seen is unjudged (SKU not managed or blocked)
+	 * or unconfirmed and still settling.
+	 */
+	bool *owned_is_seen;
 };
 
 /*

@@ -17,14 +17,17 @@
  *     is a direct assignment unless @group or @unknown says otherwise.
  *   policy  the INI an admin writes; {NAME} is the id of user or group NAME
  *   state   mode owned|authoritative|never, grace S, max_removals N,
- *           max_percent N, now T, approve N, untrusted,
- *           owned USER PART, pending USER PART SINCE
+ *           max_percent N, now T, read_at T, approve N, untrusted,
+ *           owned USER PART [since=T] [confirmed],
+ *           pending USER PART SINCE
  *           defaults: owned, 86400, 50, 100 (so that small tenants are not
- *           held by the percentage), now 1000000
+ *           held by the percentage), now 1000000, read_at 0 (= now);
+ *           an ownership record: since 1000, not confirmed
  *   want    the plan, one line per item in plan order:
  *             USER PART ACTION REASON HOLD [rule=R] [by=BETTER]
  *                  [disabled=P,Q|-] [loc=CC] [since=T due=T]
- *           then "keep USER PART" per ownership record kept, "problem
+ *           then "keep USER PART [unseen]" per ownership record kept
+ *           ("unseen": the snapshot does not confirm it), "problem
  *           TEXT" per diagnostic, and "totals" with the non-zero counters.
  *
  * Every case is also planned twice and on a snapshot with users, SKUs,
@@ -555,7 +558,23 @@ static struct guid user_id(const struct world *w, const char *name)
 	return name_id(name);
 }
 
-/* owned USER PART / pending USER PART SINCE */
+/* The rest of "owned USER PART": [since=T] [confirmed] */
+static void parse_owned(struct owned *o, const char *rest)
+{
+	char tok[NAME_LEN];
+	const char *v;
+
+	while (word(&rest, tok, sizeof(tok))) {
+		if ((v = value_of(tok, "since")))
+			o->since = number(v);
+		else if (strcmp(tok, "confirmed") == 0)
+			o->is_confirmed = true;
+		else
+			fail_msg("state: unknown word '%s'", tok);
+	}
+}
+
+/* owned USER PART ... / pending USER PART SINCE */
 static void parse_record(struct world *w, const char *kind, const char *rest)
 {
 	char user[NAME_LEN], part[NAME_LEN], since[NAME_LEN];
@@ -567,9 +586,10 @@ static void parse_record(struct world *w, const char *kind, const char *rest)
 	k = cat_sku_id(part);
 	if (strcmp(kind, "owned") == 0) {
 		assert_true(w->st.n_owned < MAX_RECORDS);
-		w->owned[w->st.n_owned++] = (struct owned){
+		w->owned[w->st.n_owned] = (struct owned){
 			.user = u, .sku = k, .since = 1000, .rule = "some-rule"
 		};
+		parse_owned(&w->owned[w->st.n_owned++], rest);
 		return;
 	}
 	assert_true(word(&rest, since, sizeof(since)));
@@ -606,6 +626,8 @@ static void parse_state_line(struct world *w, const char *line)
 		w->o.max_removal_percent = (uint64_t)number(v);
 	else if (strcmp(key, "now") == 0)
 		w->o.now = number(v);
+	else if (strcmp(key, "read_at") == 0)
+		w->o.read_at = number(v);
 	else if (strcmp(key, "approve") == 0)
 		w->st.approved = (uint64_t)number(v);
 	else
@@ -716,7 +738,11 @@ static struct world *world_new(const struct plan_case *c, bool is_reversed)
 	w->s.groups = w->groups;
 	w->st.owned = w->owned;
 	w->st.pending = w->pending;
-	w->o = (struct plan_options){ REMOVAL_OWNED, 86400, 50, 100, 1000000 };
+	w->o = (struct plan_options){ .removal = REMOVAL_OWNED,
+				      .grace_sec = 86400,
+				      .max_removals = 50,
+				      .max_removal_percent = 100,
+				      .now = 1000000 };
 	each_line(w, c->tenant, parse_tenant_line);
 	each_line(w, c->state, parse_state_line);
 	if (is_reversed)
@@ -891,7 +917,8 @@ static char *render(const struct world *w, const struct plan *plan)
 
 		user_name(w, &o->user, name);
 		cat_sku_part(&o->sku, part, sizeof(part));
-		fprintf(f, "keep %s %s\n", name, part);
+		fprintf(f, "keep %s %s%s\n", name, part,
+			plan->owned_is_seen[i] ? "" : " unseen");
 	}
 	for (size_t i = 0; i < plan->problems.n; i++) {
 		diags_format(&plan->problems, i, line, sizeof(line));
@@ -960,6 +987,27 @@ static struct assignment *direct_of(struct user *u, const struct guid *sku)
 	return NULL;
 }
 
+/*
+ * The intent to add sku to user, written before the add goes out: a
+ * record kept unseen from an earlier attempt is renewed, not doubled.
+ */
+static void record_add(struct world *w, const struct guid *user,
+		       const struct guid *sku)
+{
+	struct owned *o = w->owned;
+
+	while (o < w->owned + w->st.n_owned &&
+	       !(guid_equal(&o->user, user) && guid_equal(&o->sku, sku)))
+		o++;
+	if (o == w->owned + w->st.n_owned) {
+		assert_true(w->st.n_owned < MAX_RECORDS);
+		w->st.n_owned++;
+	}
+	*o = (struct owned){
+		.user = *user, .sku = *sku, .since = w->o.now, .rule = "r"
+	};
+}
+
 static void apply_item(struct world *w, const struct plan *plan,
 		       const struct plan_item *it)
 {
@@ -978,11 +1026,7 @@ static void apply_item(struct world *w, const struct plan *plan,
 		if (it->usage_location[0])
 			memcpy(u->usage_location, it->usage_location, 3);
 		k->consumed++;
-		assert_true(w->st.n_owned < MAX_RECORDS);
-		w->owned[w->st.n_owned++] = (struct owned){ .user = u->id,
-							    .sku = k->id,
-							    .since = w->o.now,
-							    .rule = "r" };
+		record_add(w, &u->id, &k->id);
 	} else if (it->action == PLAN_UPDATE) {
 		assert_non_null(a);
 		set_disabled(w, plan, k, it->planset, a);
@@ -1010,9 +1054,9 @@ static bool is_removed(const struct world *w, const struct plan *plan,
 /*
  * What the daemon does with a plan: apply the items that go, keep the
  * ownership records the plan kept (less what it removed, plus what it
- * added) and a pending removal per removal that waits with a running
- * grace clock (since != 0).  The one-shot
- * approval is used up.
+ * added; confirmed if the plan saw them) and a pending removal per
+ * removal that waits with a running grace clock (since != 0).  The
+ * one-shot approval is used up.
  */
 static void apply_plan(struct world *w, const struct plan *plan)
 {
@@ -1020,8 +1064,9 @@ static void apply_plan(struct world *w, const struct plan *plan)
 
 	/* Indices ascend, so copying down in place is safe. */
 	for (size_t i = 0; i < plan->n_owned; i++) {
-		const struct owned o = w->owned[plan->owned[i]];
+		struct owned o = w->owned[plan->owned[i]];
 
+		o.is_confirmed |= plan->owned_is_seen[i];
 		if (!is_removed(w, plan, &o.user, &o.sku))
 			w->owned[n_owned++] = o;
 	}
@@ -2296,15 +2341,71 @@ static struct plan_case cases[] = {
 			 "owned u6 SPE_E3\n"
 			 "owned u1 EMS\n",
 		.want = "keep u1 ENTERPRISEPACK\n"
-			"keep u4 POWER_BI_STANDARD\n"
-			"keep u5 EMS\n"
-			"keep u6 SPE_E3\n"
-			"keep u1 EMS\n"
+			"keep u4 POWER_BI_STANDARD unseen\n"
+			"keep u5 EMS unseen\n"
+			"keep u6 SPE_E3 unseen\n"
+			"keep u1 EMS unseen\n"
 			"problem policy.ini:4: rule 'ems': group does not "
 			"exist '67686f73-7400-0000-0000-000000000000'; rule "
 			"not "
 			"applied this round\n"
 			"totals rule_errors=1 holders=2\n",
+	},
+	/* ---- SPEC 5.7: an add whose answer was lost may land late ---- */
+	{
+		/*
+		 * Records written before their adds went out (not confirmed).
+		 * The read began at 1000500: u1's intent (1000000) may still
+		 * land and is kept; u2's (999000) had 600 s and is dropped,
+		 * and so is u3's at exactly since + OWNED_SETTLE_SEC.  u4 is
+		 * entitled and does not hold it: the add goes again, the
+		 * record is kept for it.  Nothing is removed from anyone.
+		 */
+		.name = "5.7 an unconfirmed record is kept while its add may "
+			"land",
+		.tenant = "sku ENTERPRISEPACK\n"
+			  "user u1\n"
+			  "user u2\n"
+			  "user u3\n"
+			  "user u4\n"
+			  "group sales u4\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
+		.state = "grace 0\n"
+			 "mode authoritative\n"
+			 "now 1000700\n"
+			 "read_at 1000500\n"
+			 "owned u1 ENTERPRISEPACK since=1000000\n"
+			 "owned u2 ENTERPRISEPACK since=999000\n"
+			 "owned u3 ENTERPRISEPACK since=999900\n"
+			 "owned u4 ENTERPRISEPACK since=1000000\n",
+		.want = "u4 ENTERPRISEPACK add entitled go rule=sales "
+			"disabled=-\n"
+			"keep u1 ENTERPRISEPACK unseen\n"
+			"keep u4 ENTERPRISEPACK unseen\n"
+			"totals adds=1\n",
+	},
+	{
+		/*
+		 * u1 holds it: seen, which confirms the record.  u2's record
+		 * was confirmed by an earlier read and u2 no longer holds it
+		 * (removed by hand): dropped at once, settling or not.
+		 */
+		.name = "5.7 a record held is seen; a confirmed one not held "
+			"is dropped",
+		.tenant = "sku ENTERPRISEPACK\n"
+			  "user u1 has=ENTERPRISEPACK\n"
+			  "user u2\n"
+			  "group sales u1\n",
+		.policy = "[sales]\n"
+			  "group = {sales}\n"
+			  "sku = ENTERPRISEPACK\n",
+		.state = "read_at 1000000\n"
+			 "owned u1 ENTERPRISEPACK since=999990\n"
+			 "owned u2 ENTERPRISEPACK since=999990 confirmed\n",
+		.want = "keep u1 ENTERPRISEPACK\n"
+			"totals holders=1\n",
 	},
 };
 
@@ -2327,7 +2428,11 @@ static void test_empty_policy_and_snapshot(void **state)
 	struct policy p = { 0 };
 	struct snapshot s = { 0 };
 	struct plan_state st = { 0 };
-	struct plan_options o = { REMOVAL_OWNED, 86400, 50, 10, 1000000 };
+	struct plan_options o = { .removal = REMOVAL_OWNED,
+				  .grace_sec = 86400,
+				  .max_removals = 50,
+				  .max_removal_percent = 10,
+				  .now = 1000000 };
 	struct plan plan;
 
 	(void)state;
@@ -2363,7 +2468,8 @@ static void test_empty_policy_keeps_records(void **state)
 	w->p = &p;
 	build(w, &plan);
 	got = render(w, &plan);
-	assert_text("plan", "keep u1 ENTERPRISEPACK\nkeep u2 EMS\ntotals\n",
+	assert_text("plan",
+		    "keep u1 ENTERPRISEPACK\nkeep u2 EMS unseen\ntotals\n",
 		    got);
 	free(got);
 	plan_free(&plan);
