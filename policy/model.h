@@ -173,13 +173,24 @@ enum removal_mode {
 	REMOVAL_NEVER,	       /* add and correct owned ones; never remove */
 };
 
-/* licensed assigned sku to user (at, by rule). */
+/*
+ * licensed assigned sku to user (at, by rule), or is about to (SPEC 5.7).
+ * A record is written before the add goes out, unconfirmed; a complete
+ * read that shows the user holding the SKU directly confirms it.  An
+ * unconfirmed record is dropped only when the add was refused, or when a
+ * read begun OWNED_SETTLE_SEC after since still does not show the SKU:
+ * a request in flight when the process died may be applied late.
+ */
 struct owned {
 	struct guid user;
 	struct guid sku;
-	int64_t since; /* wall clock, seconds */
+	int64_t since;	   /* wall clock, seconds: the intent, then the add */
+	bool is_confirmed; /* a read has shown the direct assignment */
 	char rule[POLICY_NAME_MAX + 1];
 };
+
+/* How long an unanswered add may still land (see struct owned). */
+#define OWNED_SETTLE_SEC 600
 
 /* user lost the entitlement to sku at since; removal due at since+grace. */
 struct pending {
