@@ -27,6 +27,7 @@
 #include "config/policy_load.h"
 #include "daemon/client.h"
 #include "daemon/cycle.h"
+#include "daemon/exitcode.h"
 #include "daemon/journal.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
@@ -150,70 +151,78 @@ static int open_client(struct loop *l)
 	return client_open(&l->cfg, &h, &l->g);
 }
 
-static uint64_t next_delay_usec(struct loop *l, int exit_code)
+/*
+ * The wait before the next round: the interval with jitter, doubled after
+ * each round that could not read the tenant, and never shorter than what
+ * Graph asked for (a Retry-After the round would not sit out).
+ */
+static uint64_t next_delay_usec(struct loop *l, const struct round_report *r)
 {
-	uint64_t base = l->cfg.interval_sec * 1000000ULL, jitter;
+	uint64_t base = l->cfg.interval_sec * 1000000ULL, jitter, asked;
 
-	l->n_failures = exit_code == 3 ? l->n_failures + 1 : 0;
+	l->n_failures = r->is_read_failed ? l->n_failures + 1 : 0;
 	base <<= l->n_failures < BACKOFF_MAX_SHIFT ? l->n_failures
 						   : BACKOFF_MAX_SHIFT;
 	l->rng ^= l->rng << 13;
 	l->rng ^= l->rng >> 7;
 	l->rng ^= l->rng << 17;
 	jitter = base / 10 ? l->rng % (base / 10) : 0;
-	return base + jitter;
+	asked = r->wait_sec > 0 && r->wait_sec < 1e9
+			? (uint64_t)(r->wait_sec * 1e6)
+			: 0;
+	return base + jitter > asked ? base + jitter : asked;
 }
 
-static void notify_status(const struct round_report *r, uint64_t delay_usec)
+static void clock_text(time_t t, char *buf, size_t size)
 {
-	char last[16] = "?", next[16] = "?";
-	time_t t = (time_t)r->finished,
-	       n = time(NULL) + (time_t)(delay_usec / 1000000);
 	struct tm tm;
 
-	if (localtime_r(&t, &tm))
-		(void)strftime(last, sizeof(last), "%H:%M", &tm);
-	if (localtime_r(&n, &tm))
-		(void)strftime(next, sizeof(next), "%H:%M", &tm);
+	if (!localtime_r(&t, &tm) || strftime(buf, size, "%H:%M", &tm) == 0)
+		(void)snprintf(buf, size, "?");
+}
+
+/* STATUS=: the last round in a line, its words from what was sent. */
+static void notify_status(const struct round_report *r, uint64_t delay_usec)
+{
+	char last[16], next[16];
+
+	clock_text((time_t)r->finished, last, sizeof(last));
+	clock_text(time(NULL) + (time_t)(delay_usec / 1000000), next,
+		   sizeof(next));
+	if (r->is_read_failed) {
+		(void)sd_notifyf(0,
+				 "STATUS=last round %s could not read the "
+				 "tenant, nothing written; next %s",
+				 last, next);
+		return;
+	}
 	(void)sd_notifyf(0,
 			 "STATUS=last round %s: %zu assigned, %zu removed, "
 			 "%zu updated, %zu waiting for seats, %zu skipped, "
-			 "%zu held, %zu errors%s; next %s",
+			 "%zu held, %zu errors, %zu without answer%s%s; "
+			 "next %s",
 			 last, r->assigned, r->removed, r->updated,
 			 r->totals.waiting_seats, r->totals.no_usage_location,
-			 r->totals.capped, r->failed + r->totals.rule_errors,
-			 r->is_dry_run ? " (dry run)" : "", next);
-}
-
-static void notify_failed(uint64_t delay_usec)
-{
-	time_t n = time(NULL) + (time_t)(delay_usec / 1000000);
-	char next[16] = "?";
-	struct tm tm;
-
-	if (localtime_r(&n, &tm))
-		(void)strftime(next, sizeof(next), "%H:%M", &tm);
-	(void)sd_notifyf(0,
-			 "STATUS=last round could not read the tenant, "
-			 "nothing written; next %s",
-			 next);
+			 r->totals.capped,
+			 r->failed + r->unsent + r->totals.rule_errors,
+			 r->unknown, r->is_dry_run ? " (dry run)" : "",
+			 r->problem[0] ? " (stopped early)" : "", next);
 }
 
 static int do_round(struct loop *l)
 {
-	struct round_report rep = { .exit_code = 3 };
+	struct round_report rep = { .exit_code = 3, .is_read_failed = true };
 	uint64_t delay;
 	int r = cycle_run(&l->cfg, &l->pol, l->g, CYCLE_APPLY, stdout, &rep);
 
-	if (r == -ENOMEM)
-		return r;
+	if (r == -ENOMEM || r == -EPROTONOSUPPORT)
+		return r; /* a newer licensed's state: stop, exit 2 */
 	if (l->is_stopping)
 		return 0;
-	delay = next_delay_usec(l, r < 0 ? 3 : rep.exit_code);
-	if (r < 0 || rep.exit_code == 3)
-		notify_failed(delay);
-	else
-		notify_status(&rep, delay);
+	if (r < 0)
+		rep.finished = (int64_t)time(NULL);
+	delay = next_delay_usec(l, &rep);
+	notify_status(&rep, delay);
 	return arm(l->round_fd, delay, 0);
 }
 
@@ -354,11 +363,15 @@ int loop_run(const char *config_path, struct config *cfg, struct policy *pol)
 		 l.pol.n_rules, (unsigned long long)l.cfg.interval_sec);
 	r = serve(&l);
 	(void)sd_notify(0, "STOPPING=1");
-	if (r < 0)
+	if (r == -EPROTONOSUPPORT)
+		log_error("stopped: the state was written by a newer licensed");
+	else if (r < 0)
 		log_error("event loop failed: %s", strerror(-r));
 	else
 		log_info("licensed stopped");
-	rc = r < 0 ? 1 : 0;
+	rc = r == -EPROTONOSUPPORT ? EXITCODE_INVALID
+	     : r < 0		  ? 1
+				  : EXITCODE_OK;
 out:
 	close_fds(&l);
 	graph_free(l.g);

@@ -32,8 +32,8 @@ struct graph {
 	struct auth *auth;
 	struct bucket reads;
 	struct bucket writes;
-	unsigned retry_budget;
-	unsigned retries_left;
+	uint64_t max_wait_usec; /* a longer Retry-After ends the phase */
+	uint64_t progress_usec; /* last answer that settled something */
 	uint64_t rng;
 	int (*wait)(void *user, uint64_t until_usec);
 	void *wait_user;
@@ -47,6 +47,7 @@ struct call {
 	const char *body; /* JSON, or NULL */
 	bool is_write;
 	bool is_eventual;  /* send ConsistencyLevel: eventual */
+	bool is_batch;	   /* a 424 envelope still carries answers */
 	unsigned n_tokens; /* bucket tokens per attempt ($batch: items) */
 };
 
@@ -154,26 +155,57 @@ static bool is_retryable_errno(int r)
 }
 
 /*
- * Spend one retry: hold the bucket for Retry-After (or backoff) and say
- * whether the budget allows it.
+ * Spend retry number attempt (0 for the first) of one request: hold the
+ * bucket for Retry-After, or for a backoff when there is none.  Returns 0,
+ * or -EAGAIN with *reterr when the request or the phase gives up: the
+ * request had GRAPH_MAX_RETRIES, the server asks for a wait beyond
+ * max_wait (reterr->wait_sec then says how long), or the wait would end
+ * past the stall window (GRAPH_STALL_SEC without progress; max_wait when
+ * the server asked for the wait).
  */
-static bool retry(struct graph *g, struct bucket *b, unsigned *attempt,
-		  double retry_after_sec)
+static int retry(struct graph *g, struct bucket *b, unsigned attempt,
+		 double retry_after_sec, struct graph_failure *reterr)
 {
-	uint64_t delay;
+	uint64_t now = now_usec(), delay, limit;
 
-	if (g->retries_left == 0 || *attempt >= GRAPH_MAX_RETRIES)
-		return false;
-	g->retries_left--;
-	g->counters.retries++;
-	if (retry_after_sec >= 0)
+	if (attempt >= GRAPH_MAX_RETRIES) {
+		(void)snprintf(reterr->text, sizeof(reterr->text),
+			       "gave up after %u retries", attempt);
+		return -EAGAIN;
+	}
+	if (retry_after_sec > (double)g->max_wait_usec / 1e6) {
+		reterr->wait_sec = retry_after_sec;
+		(void)snprintf(reterr->text, sizeof(reterr->text),
+			       "the server asks to wait %.0f s, longer than a "
+			       "round waits (%llu s)",
+			       retry_after_sec,
+			       (unsigned long long)(g->max_wait_usec / 1000000));
+		return -EAGAIN;
+	}
+	if (retry_after_sec >= 0) {
 		delay = (uint64_t)(retry_after_sec * 1e6);
-	else
-		delay = throttle_backoff_usec(*attempt,
+		limit = g->progress_usec + g->max_wait_usec;
+	} else {
+		delay = throttle_backoff_usec(attempt,
 					      throttle_random(&g->rng));
-	(*attempt)++;
-	bucket_hold(b, now_usec() + delay);
-	return true;
+		limit = g->progress_usec + GRAPH_STALL_SEC * 1000000ULL;
+	}
+	if (now + delay > limit) {
+		(void)snprintf(reterr->text, sizeof(reterr->text),
+			       "no progress for %llu s",
+			       (unsigned long long)((now - g->progress_usec) /
+						    1000000));
+		return -EAGAIN;
+	}
+	g->counters.retries++;
+	bucket_hold(b, now + delay);
+	return 0;
+}
+
+/* Something was settled: the stall window starts again. */
+static void progress(struct graph *g)
+{
+	g->progress_usec = now_usec();
 }
 
 static int send_once(struct graph *g, const struct call *c, const char *token,
@@ -205,15 +237,52 @@ static int send_once(struct graph *g, const struct call *c, const char *token,
 	return r;
 }
 
+/* Might a request that got this have been applied all the same? */
+static bool is_unanswered(int r, long status)
+{
+	return r == -ECONNRESET || r == -ETIMEDOUT || (r == 0 && status >= 500);
+}
+
+static bool is_answer(const struct call *c, const struct http_response *resp)
+{
+	if (resp->status >= 200 && resp->status < 300)
+		return true;
+	/* GRAPH.md 5: a 424 envelope still holds one answer per request. */
+	return c->is_batch && resp->status == 424 && resp->body_len > 0;
+}
+
+/* Give up on c after an error retry() would not retry. */
+static int give_up(const struct call *c, int r,
+		   const struct http_response *resp,
+		   const struct http_error *herr, const struct graph_failure *why,
+		   struct graph_failure *reterr)
+{
+	size_t len;
+
+	if (r == 0)
+		failure_from(reterr, c, resp);
+	else
+		failure(reterr, c, 0, NULL, "%s", herr->text);
+	len = strlen(reterr->text);
+	(void)snprintf(reterr->text + len, sizeof(reterr->text) - len, " (%s)",
+		       why->text);
+	reterr->wait_sec = why->wait_sec;
+	return -EAGAIN;
+}
+
 /*
- * Send c until it gets a 2xx answer (returned in *resp), a definite
- * failure, or the retry budget runs out.
+ * Send c until it gets an answer (in *resp), a definite failure, or
+ * retry() gives up.  *ret_is_maybe_sent (NULL for reads) is set when an
+ * attempt went out and got no answer saying it was not processed: a
+ * dropped connection, a timeout, a 5xx.
  */
 static int call(struct graph *g, const struct call *c,
-		struct http_response *resp, struct graph_failure *reterr)
+		struct http_response *resp, bool *ret_is_maybe_sent,
+		struct graph_failure *reterr)
 {
 	struct bucket *b = c->is_write ? &g->writes : &g->reads;
 	struct http_error herr = { 0, "" };
+	struct graph_failure why = { 0 };
 	bool is_renewed = false;
 	unsigned attempt = 0;
 	const char *token;
@@ -222,17 +291,25 @@ static int call(struct graph *g, const struct call *c,
 	for (;;) {
 		http_response_clear(resp);
 		r = gate(g, b, c->n_tokens);
-		if (r < 0) {
+		if (r == 0) {
+			r = auth_token(g->auth, &token, &herr);
+			if (r == -EAGAIN) /* the token endpoint is resting */
+				bucket_hold(b, auth_next_try_usec(g->auth));
+		}
+		/* A token fetch and a request each get a watchdog period. */
+		if (r == 0 && g->wait && g->wait(g->wait_user, 0) < 0)
+			r = -ECANCELED;
+		if (r == -ECANCELED) {
 			failure(reterr, c, 0, NULL, "cancelled");
 			return r;
 		}
-		r = auth_token(g->auth, &token, &herr);
-		if (r == -EAGAIN) /* the token endpoint is resting: so do we */
-			bucket_hold(b, auth_next_try_usec(g->auth));
 		if (r == 0)
 			r = send_once(g, c, token, resp, &herr);
-		if (r == 0 && resp->status >= 200 && resp->status < 300)
+		if (r == 0 && is_answer(c, resp)) {
+			if (!c->is_batch)
+				progress(g); /* a batch's answers decide */
 			return 0;
+		}
 		if (r == 0 && resp->status == 401 && !is_renewed) {
 			auth_invalidate(g->auth);
 			is_renewed = true;
@@ -240,21 +317,17 @@ static int call(struct graph *g, const struct call *c,
 		}
 		if (r == 0 && resp->status == 429)
 			g->counters.throttled++;
+		if (ret_is_maybe_sent && is_unanswered(r, r == 0 ? resp->status : 0))
+			*ret_is_maybe_sent = true;
 		if ((r == 0 && is_retryable_status(resp->status)) ||
 		    is_retryable_errno(r)) {
-			if (retry(g, b, &attempt,
-				  r == 0 ? resp->retry_after_sec : -1))
+			if (retry(g, b, attempt++,
+				  r == 0 ? resp->retry_after_sec : -1,
+				  &why) == 0)
 				continue;
-			if (r == 0)
-				failure_from(reterr, c, resp);
-			else
-				failure(reterr, c, 0, NULL, "%s", herr.text);
-			(void)snprintf(reterr->text + strlen(reterr->text),
-				       sizeof(reterr->text) -
-					       strlen(reterr->text),
-				       " (gave up after %u retries)", attempt);
+			r = give_up(c, r, resp, &herr, &why, reterr);
 			http_response_clear(resp);
-			return -EAGAIN;
+			return r;
 		}
 		if (r < 0) {
 			failure(reterr, c, herr.status, NULL, "%s", herr.text);
@@ -302,9 +375,11 @@ int graph_new(const struct graph_options *o, struct graph **ret,
 	}
 	bucket_init(&g->reads, o->read_rate, o->read_rate, now);
 	bucket_init(&g->writes, o->write_rate, o->write_rate, now);
-	g->retry_budget =
-		o->retry_budget ? o->retry_budget : GRAPH_RETRY_BUDGET;
-	g->retries_left = g->retry_budget;
+	g->max_wait_usec = (uint64_t)((o->max_wait_sec > 0
+						? o->max_wait_sec
+						: GRAPH_MAX_WAIT_SEC) *
+				       1e6);
+	g->progress_usec = now;
 	g->rng = now | 1;
 	g->wait = o->wait;
 	g->wait_user = o->wait_user;
@@ -328,7 +403,7 @@ void graph_free(struct graph *g)
 
 void graph_round_start(struct graph *g)
 {
-	g->retries_left = g->retry_budget;
+	g->progress_usec = now_usec();
 	memset(&g->counters, 0, sizeof(g->counters));
 }
 
@@ -340,15 +415,18 @@ void graph_counters(const struct graph *g, struct graph_counters *ret)
 static int read_json(struct graph *g, const char *url, bool is_eventual,
 		     struct http_response *resp, struct graph_failure *reterr)
 {
-	struct call c = { "GET", url, NULL, false, is_eventual, 1 };
+	struct call c = { .method = "GET",
+			  .url = url,
+			  .is_eventual = is_eventual,
+			  .n_tokens = 1 };
 
-	return call(g, &c, resp, reterr);
+	return call(g, &c, resp, NULL, reterr);
 }
 
 static void bad_body(struct graph_failure *f, const char *url,
 		     const struct decode_error *e)
 {
-	struct call c = { "GET", url, NULL, false, false, 1 };
+	struct call c = { .method = "GET", .url = url, .n_tokens = 1 };
 
 	failure(f, &c, 200, NULL, "unexpected response: %s", e->text);
 }
@@ -534,8 +612,9 @@ enum step {
 
 struct write_state {
 	enum step step;
-	bool is_patched;      /* usageLocation set in this call */
-	bool is_race_retried; /* assign retried once after the PATCH */
+	unsigned attempt;      /* retries of the current request so far */
+	bool is_race_retried;  /* assign retried once after the PATCH */
+	bool is_maybe_applied; /* the assign went out once, unanswered */
 	char *assign_body;
 	char *patch_body;
 	char patch_url[64];
@@ -622,12 +701,21 @@ static void batch_add(struct batch *b, size_t wi, char kind, const char *method,
 
 	(void)snprintf(b->ids[k], sizeof(b->ids[k]), "%c%u", kind,
 		       (unsigned)wi);
-	b->items[k] = (struct batch_item){ b->ids[k], method, url, body,
-					   depends ? b->ids[k - 1] : NULL };
+	b->items[k] = (struct batch_item){
+		.id = b->ids[k],
+		.method = method,
+		.url = url,
+		.body = body,
+		.depends_on = depends ? b->ids[k - 1] : NULL,
+	};
 	b->write_of[k] = wi;
 }
 
-/* Fill b with the next pending requests, a PATCH beside its assign. */
+/*
+ * Fill b with the next pending requests, a PATCH beside its assign.  The
+ * size follows the write bucket: a batch the bucket cannot pay for now is
+ * half throttled before it is sent.
+ */
 static void batch_fill(struct batch *b, const struct graph_write *w,
 		       struct write_state *p, size_t n)
 {
@@ -658,53 +746,162 @@ static const struct batch_reply *find_reply(const struct batch_reply *r,
 	return NULL;
 }
 
+/* The write's answer is final: record it. */
+static void settle_assign(struct write_state *p, struct graph_result *res,
+			  const struct batch_reply *reply)
+{
+	set_result(res, reply->status, reply);
+	if (p->is_maybe_applied && res->outcome == GRAPH_NOT_HELD) {
+		/* SPEC 5.7: the unanswered attempt removed it already. */
+		res->outcome = GRAPH_OK;
+		res->is_inferred = true;
+	} else if (p->is_maybe_applied && res->outcome != GRAPH_OK) {
+		res->outcome = GRAPH_UNKNOWN; /* this refusal may be ours */
+	}
+	p->step = STEP_DONE;
+}
+
+/* What one inner answer means for its write. */
+enum verdict {
+	VERDICT_SETTLED, /* an answer that decides (progress) */
+	VERDICT_AGAIN,	 /* send it again after *ret_after (or backoff) */
+	VERDICT_WAIT,	 /* the PATCH before it decides */
+};
+
 /*
- * Fold one inner answer into the write's state.  Returns -1 when it is
- * settled, else the request must go again: the Retry-After to honour, or
- * 0 when none was given.
+ * Fold one inner answer into the write's state.  A 5xx or a missing
+ * answer may hide an applied request: the write then counts as maybe
+ * applied until an answer says otherwise.
  */
-static double settle(const struct graph_write *w, struct write_state *p,
-		     struct graph_result *res, bool is_patch,
-		     const struct batch_reply *reply)
+static enum verdict settle(const struct graph_write *w, struct write_state *p,
+			   struct graph_result *res, bool is_patch,
+			   const struct batch_reply *reply, double *ret_after)
 {
 	long status = reply ? reply->status : 0;
 
-	if (!reply || is_retryable_status(status))
-		return reply && reply->retry_after_sec > 0
-			       ? reply->retry_after_sec
-			       : 0;
+	*ret_after = -1;
+	if (!reply || is_retryable_status(status)) {
+		if (!is_patch && (!reply || status >= 500))
+			p->is_maybe_applied = true;
+		if (reply && reply->retry_after_sec >= 0)
+			*ret_after = reply->retry_after_sec;
+		res->status = status;
+		return VERDICT_AGAIN;
+	}
 	if (status == 424) /* its PATCH failed: that answer decides */
-		return -1;
+		return VERDICT_WAIT;
+	if (!is_patch) {
+		set_result(res, status, reply);
+		if (res->outcome == GRAPH_NO_USAGE_LOCATION &&
+		    res->is_location_set && !p->is_race_retried) {
+			/* SPEC 5.8: the new usageLocation may not have
+			 * replicated yet. */
+			p->is_race_retried = true;
+			*ret_after = REPLICATION_WAIT_USEC / 1e6;
+			return VERDICT_AGAIN;
+		}
+		settle_assign(p, res, reply);
+		return VERDICT_SETTLED;
+	}
 	set_result(res, status, reply);
-	if (is_patch && res->outcome == GRAPH_OK) {
-		p->is_patched = true;
-		p->step = has_assign(w) ? STEP_ASSIGN : STEP_DONE;
-		return -1;
+	if (res->outcome != GRAPH_OK) {
+		p->step = STEP_DONE; /* no location: the assign cannot go */
+		return VERDICT_SETTLED;
 	}
-	if (!is_patch && res->outcome == GRAPH_NO_USAGE_LOCATION &&
-	    p->is_patched && !p->is_race_retried) {
-		/* SPEC 5.8: the new usageLocation may not have replicated. */
-		p->is_race_retried = true;
-		return REPLICATION_WAIT_USEC / 1e6;
-	}
-	p->step = STEP_DONE;
-	return -1;
+	/* The PATCH is not the assignment: the write is not applied yet. */
+	res->outcome = GRAPH_NOT_SENT;
+	res->is_location_set = true;
+	p->attempt = 0;
+	p->step = has_assign(w) ? STEP_ASSIGN : STEP_DONE;
+	if (!has_assign(w))
+		res->outcome = GRAPH_OK;
+	return VERDICT_SETTLED;
 }
 
-/* Send one batch and settle its answers.  0, or -EAGAIN/-ECANCELED/... */
+/* A request that used up its retries: refused by 429, or unknown. */
+static void exhausted(struct write_state *p, struct graph_result *res)
+{
+	res->outcome = p->is_maybe_applied ? GRAPH_UNKNOWN
+		       : res->status == 429 ? GRAPH_THROTTLED
+					    : GRAPH_OTHER;
+	p->step = STEP_DONE;
+}
+
+/* Answers of one batch: counts of settled and of retried requests. */
+struct tally {
+	size_t n_settled, n_again;
+	unsigned attempt;   /* the highest retry count among the retried */
+	double retry_after; /* the longest Retry-After, or -1 */
+};
+
+static void tally_one(struct tally *t, enum verdict v, unsigned attempt,
+		      double after)
+{
+	if (v == VERDICT_SETTLED)
+		t->n_settled++;
+	if (v != VERDICT_AGAIN)
+		return;
+	t->n_again++;
+	if (attempt > t->attempt)
+		t->attempt = attempt;
+	if (after > t->retry_after)
+		t->retry_after = after;
+}
+
+/* Settle every answer of a batch; retries counted per request. */
+static void settle_batch(const struct graph_write *w, struct write_state *p,
+			 const struct batch *b, const struct batch_reply *rep,
+			 size_t n_rep, struct graph_result *results,
+			 struct tally *t)
+{
+	for (size_t k = 0; k < b->n; k++) {
+		size_t i = b->write_of[k];
+		double after;
+		enum verdict v;
+
+		if (p[i].step == STEP_DONE)
+			continue; /* its PATCH failed in this batch */
+		v = settle(&w[i], &p[i], &results[i], b->ids[k][0] == 'p',
+			   find_reply(rep, n_rep, b->ids[k]), &after);
+		if (v == VERDICT_AGAIN && p[i].attempt >= GRAPH_MAX_RETRIES) {
+			exhausted(&p[i], &results[i]); /* not progress */
+			continue;
+		}
+		tally_one(t, v, p[i].attempt, after);
+		p[i].attempt += v == VERDICT_AGAIN;
+	}
+}
+
+/* Every request of b went out but its answer was lost. */
+static void batch_unanswered(const struct batch *b, struct write_state *p)
+{
+	for (size_t k = 0; k < b->n; k++)
+		if (b->ids[k][0] == 'a')
+			p[b->write_of[k]].is_maybe_applied = true;
+}
+
+/*
+ * Send one batch and settle its answers.  Returns 0, or a negative errno
+ * when the phase must stop (*reterr says why).
+ */
 static int batch_send(struct graph *g, const struct graph_write *w,
 		      struct write_state *p, const struct batch *b,
-		      unsigned *attempt, struct graph_result *results,
+		      struct graph_result *results,
 		      struct graph_failure *reterr)
 {
 	struct http_response resp = { 0 };
 	struct decode_error e = { "" };
 	struct batch_reply *replies = NULL;
+	struct tally t = { .retry_after = -1 };
+	struct graph_failure why = { 0 };
 	size_t n_replies = 0;
-	double retry_after = -1;
-	bool is_again = false;
+	bool is_maybe_sent = false;
 	char url[512], *body = NULL;
-	struct call c = { "POST", url, NULL, true, false, (unsigned)b->n };
+	struct call c = { .method = "POST",
+			  .url = url,
+			  .is_write = true,
+			  .is_batch = true,
+			  .n_tokens = (unsigned)b->n };
 	int r;
 
 	(void)snprintf(url, sizeof(url), "%s/$batch", g->base);
@@ -713,33 +910,25 @@ static int batch_send(struct graph *g, const struct graph_write *w,
 		return r;
 	c.body = body;
 	g->counters.batches++;
-	r = call(g, &c, &resp, reterr);
+	r = call(g, &c, &resp, &is_maybe_sent, reterr);
 	if (r == 0)
 		r = decode_batch(resp.body, resp.body_len, &replies, &n_replies,
 				 &e);
 	if (r == -EBADMSG)
 		failure(reterr, &c, resp.status, NULL,
 			"unexpected response: %s", e.text);
-	for (size_t k = 0; r == 0 && k < b->n; k++) {
-		size_t i = b->write_of[k];
-		double after =
-			settle(&w[i], &p[i], &results[i], b->ids[k][0] == 'p',
-			       find_reply(replies, n_replies, b->ids[k]));
-
-		if (after >= 0)
-			is_again = true;
-		if (after > retry_after)
-			retry_after = after;
-	}
-	if (r == 0 && !is_again)
-		*attempt = 0; /* progress: back off from scratch next time */
-	if (r == 0 && is_again &&
-	    !retry(g, &g->writes, attempt,
-		   retry_after > 0 ? retry_after : -1)) {
-		failure(reterr, &c, 0, NULL,
-			"requests still throttled or failing (gave up after "
-			"%u retries)",
-			*attempt);
+	/* An attempt lost, or an answer that cannot be read: maybe done. */
+	if (is_maybe_sent || r == -EBADMSG)
+		batch_unanswered(b, p);
+	if (r == 0)
+		settle_batch(w, p, b, replies, n_replies, results, &t);
+	if (r == 0 && t.n_settled)
+		progress(g);
+	if (r == 0 && t.n_again &&
+	    retry(g, &g->writes, t.attempt, t.retry_after, &why) < 0) {
+		failure(reterr, &c, 0, NULL, "requests still throttled or "
+			"failing: %s", why.text);
+		reterr->wait_sec = why.wait_sec;
 		r = -EAGAIN;
 	}
 	decode_batch_free(replies, n_replies);
@@ -757,16 +946,28 @@ static void apply_clear(struct write_state *p, size_t n)
 	free(p);
 }
 
+/* The phase stopped: what was not settled was never sent, or may be. */
+static void unsettled(const struct write_state *p, size_t n,
+		      struct graph_result *results)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].step == STEP_DONE)
+			continue;
+		results[i].outcome = p[i].is_maybe_applied ? GRAPH_UNKNOWN
+				     : results[i].status == 429 ? GRAPH_THROTTLED
+								  : GRAPH_NOT_SENT;
+	}
+}
+
 int graph_apply(struct graph *g, const struct graph_write *writes, size_t n,
 		struct graph_result *results, struct graph_failure *reterr)
 {
 	struct write_state *p = calloc(n ? n : 1, sizeof(*p));
 	struct batch b;
-	unsigned attempt = 0;
 	int r = p ? 0 : -ENOMEM, n_failed = 0;
 
 	for (size_t i = 0; i < n; i++)
-		results[i] = (struct graph_result){ GRAPH_NOT_SENT, 0, "" };
+		results[i] = (struct graph_result){ .outcome = GRAPH_NOT_SENT };
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		r = prepare(&writes[i], &p[i]);
 		if (r == 0 && p[i].step == STEP_DONE)
@@ -776,8 +977,10 @@ int graph_apply(struct graph *g, const struct graph_write *writes, size_t n,
 		batch_fill(&b, writes, p, n);
 		if (b.n == 0)
 			break;
-		r = batch_send(g, writes, p, &b, &attempt, results, reterr);
+		r = batch_send(g, writes, p, &b, results, reterr);
 	}
+	if (p)
+		unsettled(p, n, results);
 	for (size_t i = 0; i < n; i++)
 		n_failed += results[i].outcome != GRAPH_OK;
 	apply_clear(p, n);
@@ -795,6 +998,8 @@ const char *graph_outcome_name(enum graph_outcome o)
 		[GRAPH_NOT_HELD] = "license not held",
 		[GRAPH_NO_USER] = "no such user",
 		[GRAPH_NOT_SENT] = "not sent",
+		[GRAPH_THROTTLED] = "throttled",
+		[GRAPH_UNKNOWN] = "no answer (may have been applied)",
 		[GRAPH_OTHER] = "failed",
 	};
 

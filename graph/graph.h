@@ -28,14 +28,21 @@
 /* Pages followed in one read at most (999 users a page: ~10M users). */
 #define GRAPH_MAX_PAGES 10000
 
-/* Retries per round, all requests together, unless set otherwise. */
-#define GRAPH_RETRY_BUDGET 100
-
 /*
  * Retries of one request at most.  With backoff doubling from 0.5 s this
  * gives up on a server that stays down after about a minute.
  */
 #define GRAPH_MAX_RETRIES 8
+
+/*
+ * A phase (the reads, or the writes) that has had no answer settling
+ * anything for this long gives up: a round facing a write path that never
+ * succeeds ends in about a minute, not hours (SPEC 4 "Throttling").
+ */
+#define GRAPH_STALL_SEC 60
+
+/* The longest server-requested wait a round sits out, unless set lower. */
+#define GRAPH_MAX_WAIT_SEC 300
 
 struct graph_options {
 	const char *graph; /* base URL, no trailing '/' */
@@ -43,7 +50,12 @@ struct graph_options {
 	struct auth_options auth; /* .http is filled by graph_new */
 	double read_rate;	  /* requests per second */
 	double write_rate;
-	unsigned retry_budget; /* 0: GRAPH_RETRY_BUDGET */
+	/*
+	 * A Retry-After longer than this ends the phase at once instead of
+	 * being waited out (0: GRAPH_MAX_WAIT_SEC); the daemon passes the
+	 * smaller of that and its interval.
+	 */
+	double max_wait_sec;
 	/*
 	 * Wait until the monotonic time until_usec (or just check in, when it
 	 * has passed).  Return 0, or -ECANCELED to abandon the operation (the
@@ -55,9 +67,10 @@ struct graph_options {
 
 /* A failed call: what to log. */
 struct graph_failure {
-	long status;	/* HTTP status, 0 if none */
-	char code[64];	/* Graph error code, or "" */
-	char text[768]; /* one line: method, path, status, message */
+	long status;	 /* HTTP status, 0 if none */
+	char code[64];	 /* Graph error code, or "" */
+	char text[768];	 /* one line: method, path, status, message */
+	double wait_sec; /* the server asked to wait this long; else 0 */
 };
 
 struct graph;
@@ -66,7 +79,7 @@ int graph_new(const struct graph_options *o, struct graph **ret,
 	      struct graph_failure *reterr);
 void graph_free(struct graph *g);
 
-/* Start a round: the retry budget is full again.  Counters reset. */
+/* Start a round: counters reset, the stall clock starts now. */
 void graph_round_start(struct graph *g);
 
 /* Requests sent since graph_round_start (retries included). */
@@ -82,7 +95,9 @@ void graph_counters(const struct graph *g, struct graph_counters *ret);
 /*
  * Reads.  Each returns 0 and its result, or a negative errno with
  * *reterr: -EACCES (token or permission), -ENOENT (no such group),
- * -EAGAIN (throttled or unavailable beyond the retry budget), -EBADMSG
+ * -EAGAIN (throttled or unavailable: GRAPH_MAX_RETRIES for one request,
+ * GRAPH_STALL_SEC without progress, or a Retry-After beyond
+ * max_wait_sec, then reterr->wait_sec says how long), -EBADMSG
  * (a response that is not what Graph documents, e.g. cut short),
  * -E2BIG (more than GRAPH_MAX_PAGES), -ECANCELED (wait hook), others.
  */
@@ -119,6 +134,12 @@ struct graph_write {
 	size_t n_removes;
 };
 
+/*
+ * What became of one write (SPEC 5.7).  Three kinds: applied (GRAPH_OK),
+ * unknown (GRAPH_UNKNOWN: it went out and no answer says what happened;
+ * it may have been applied, now or later) and refused (every other
+ * value: nothing changed).
+ */
 enum graph_outcome {
 	GRAPH_OK,
 	GRAPH_NO_USAGE_LOCATION,
@@ -127,21 +148,29 @@ enum graph_outcome {
 	GRAPH_PLAN_CONFLICT, /* mutually exclusive or dependent plans */
 	GRAPH_NOT_HELD,	     /* removing a SKU the user does not hold */
 	GRAPH_NO_USER,	     /* the user is gone */
-	GRAPH_NOT_SENT,	     /* budget exhausted or cancelled */
+	GRAPH_NOT_SENT,	     /* never went out: the phase stopped first */
+	GRAPH_THROTTLED,     /* answered 429 on every attempt */
+	GRAPH_UNKNOWN,	     /* sent, no answer: may have been applied */
 	GRAPH_OTHER,
 };
 
 struct graph_result {
 	enum graph_outcome outcome;
-	long status;	   /* of the failing request, 0 if none */
-	char message[384]; /* Graph's message, raw */
+	long status;	      /* of the deciding answer, 0 if none */
+	bool is_location_set; /* the usageLocation PATCH was applied */
+	bool is_inferred;     /* OK because a retry found it done */
+	char message[384];    /* Graph's message, raw */
 };
 
 /*
- * Apply n writes, batched; results[i] answers writes[i].  Returns the
- * number that failed (0: all applied), or a negative errno when nothing
- * more could be sent (results still say which went through: the rest are
- * GRAPH_NOT_SENT).
+ * Apply n writes, batched; results[i] answers writes[i].  Each request
+ * is retried on its own (429, 5xx, a dropped answer) up to
+ * GRAPH_MAX_RETRIES.  A write retried after an unanswered attempt and
+ * then refused "license not held" was applied by that attempt (GRAPH_OK,
+ * is_inferred); refused otherwise it is GRAPH_UNKNOWN.  Returns the
+ * number not applied (0: all applied), or a negative errno when the
+ * phase stopped (reterr says why): results still say which went through,
+ * which may have, and which were never sent.
  */
 int graph_apply(struct graph *g, const struct graph_write *writes, size_t n,
 		struct graph_result *results, struct graph_failure *reterr);

@@ -222,15 +222,16 @@ double http_parse_retry_after(const char *value, double now_sec)
 
 	errno = 0;
 	v = strtod(value, &end);
+	/* Any size: the caller decides whether it is worth waiting for. */
 	if (end != value && *end == '\0' && errno == 0 && v >= 0 &&
-	    v < 86400.0 && (value[0] >= '0' && value[0] <= '9'))
-		return v;
+	    (value[0] >= '0' && value[0] <= '9'))
+		return v < HTTP_RETRY_AFTER_MAX ? v : HTTP_RETRY_AFTER_MAX;
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(value, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	if (!end || *end != '\0')
 		return -1;
 	v = (double)timegm(&tm) - now_sec;
-	return v < 0 ? 0 : v;
+	return v < 0 ? 0 : v < HTTP_RETRY_AFTER_MAX ? v : HTTP_RETRY_AFTER_MAX;
 }
 
 static int map_curl_error(CURLcode rc, const struct sink *s)
@@ -241,6 +242,7 @@ static int map_curl_error(CURLcode rc, const struct sink *s)
 	case CURLE_COULDNT_CONNECT:
 		return -ECONNREFUSED;
 	case CURLE_PARTIAL_FILE:
+	case CURLE_SEND_FAIL_REWIND: /* sent, then the connection died */
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
 	case CURLE_GOT_NOTHING:
@@ -265,7 +267,37 @@ static int map_curl_error(CURLcode rc, const struct sink *s)
 	}
 }
 
-static int set_method(CURL *c, const struct http_request *req)
+/* A request body handed to libcurl piece by piece. */
+struct source {
+	const char *data;
+	size_t len, off;
+};
+
+static size_t on_read(char *buf, size_t size, size_t n, void *user)
+{
+	struct source *src = user;
+	size_t len = size * n;
+
+	if (len > src->len - src->off)
+		len = src->len - src->off;
+	memcpy(buf, src->data + src->off, len);
+	src->off += len;
+	return len;
+}
+
+/*
+ * A body goes through a read callback with no seek callback, on purpose:
+ * libcurl silently sends a request again when a reused connection dies,
+ * and for a write that has gone out that resend must not happen behind
+ * our back (a swap applied by the first send is refused "not held" by
+ * the second, and a write with no answer is not a failed write: SPEC
+ * 5.7).  Without a way to rewind, libcurl fails the transfer instead
+ * (CURLE_SEND_FAIL_REWIND) when any of the body was sent, and the caller
+ * knows the request may have been applied.  A connection found dead
+ * before anything was sent is still retried by libcurl: nothing went out.
+ */
+static int set_method(CURL *c, const struct http_request *req,
+		      struct source *src)
 {
 	CURLcode rc = CURLE_OK;
 
@@ -276,8 +308,11 @@ static int set_method(CURL *c, const struct http_request *req)
 		rc |= curl_easy_setopt(c, CURLOPT_POST, 1L);
 		rc |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 				       (curl_off_t)req->body_len);
-		rc |= curl_easy_setopt(c, CURLOPT_POSTFIELDS,
-				       req->body ? req->body : "");
+		*src = (struct source){ .data = req->body ? req->body : "",
+					.len = req->body_len };
+		rc |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+		rc |= curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		rc |= curl_easy_setopt(c, CURLOPT_READDATA, src);
 		rc |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
 				       strcmp(req->method, "POST") ? req->method
 								   : NULL);
@@ -324,6 +359,7 @@ int http_send(struct http *h, const struct http_request *req,
 	      struct http_response *ret, struct http_error *reterr)
 {
 	struct sink s = { .max = h->max_body };
+	struct source src = { 0 };
 	struct curl_slist *headers = NULL;
 	CURLcode rc;
 	long status = 0;
@@ -332,7 +368,7 @@ int http_send(struct http *h, const struct http_request *req,
 	h->errbuf[0] = '\0';
 	r = build_headers(req, &headers);
 	if (r == 0)
-		r = set_method(h->curl, req);
+		r = set_method(h->curl, req, &src);
 	if (r < 0)
 		goto out;
 	(void)curl_easy_setopt(h->curl, CURLOPT_URL, req->url);

@@ -67,9 +67,14 @@ int http_send(struct http *h, const struct http_request *req,
 
 void http_response_clear(struct http_response *r);
 
+/* Retry-After values are clamped here (about 31 years). */
+#define HTTP_RETRY_AFTER_MAX 1e9
+
 /*
  * Parse a Retry-After value: decimal seconds ("10", "2.128") or an HTTP
- * date, relative to now_sec (wall clock).  Returns seconds >= 0, or -1.
+ * date, relative to now_sec (wall clock).  Returns seconds in [0,
+ * HTTP_RETRY_AFTER_MAX], or -1.  Whether to wait that long is the
+ * caller's choice.
  */
 double http_parse_retry_after(const char *value, double now_sec);
 
