@@ -39,6 +39,10 @@ int client_open(const struct config *c, const struct client_hooks *hooks,
 			  .graph = c->graph },
 		.read_rate = (double)c->read_rate,
 		.write_rate = (double)c->write_rate,
+		/* SPEC 4: a longer Retry-After ends the phase. */
+		.max_wait_sec = c->interval_sec < GRAPH_MAX_WAIT_SEC
+					? (double)c->interval_sec
+					: GRAPH_MAX_WAIT_SEC,
 	};
 	struct graph_failure f;
 	char *credential = NULL;
