@@ -121,7 +121,8 @@ class Daemon(unittest.TestCase):
             _, status = self.manager.wait_for("STATUS=last round")
             self.assertRegex(status, r"^STATUS=last round \d\d:\d\d: 4 assigned, "
                              r"0 removed, 0 updated, 0 waiting for seats, "
-                             r"0 skipped, 0 held, 0 errors; next \d\d:\d\d$")
+                             r"0 skipped, 0 held, 0 errors, 0 without answer; "
+                             r"next \d\d:\d\d$")
             # A second round about 2 s later (interval plus <10% jitter).
             t1, _ = self.manager.wait_for("STATUS=last round", after=t_ready)
             t2, s2 = self.manager.wait_for("STATUS=last round", after=t1 + 0.01)

@@ -292,6 +292,25 @@ class Writes(unittest.TestCase):
             # The intent generation on disk still owns every add.
             self.assertEqual(len(self.owned()), n)
 
+    # ---- item 10: an approval too small is used up, and says so -------
+
+    def test_approval_smaller_than_the_held_removals_says_so(self):
+        n = 8
+        safety = "removal_grace = 0\nmax_removals = 3"
+        with Sim(sales_tenant(n)) as sim:
+            self.assertEqual(self.once(sim, safety=safety)[0], 0)
+            self.set_members(sim, {gid(1): []})
+            rc, out, err = run([LICENSED, "-c", sim.path("licensed.conf"),
+                                "approve", "5"])
+            self.assertEqual(rc, 0, err)
+            rc, _, err = self.once(sim, safety=safety)
+            self.assertEqual(rc, 1, err)
+            self.assertIn("the approval of 5 removals was not enough for "
+                          "the 8 this round holds, and is used up", err)
+            self.assertIn("licensed approve 8", err)
+            self.assertEqual(inner(sim.log(), "/assignLicense")[n:], [])
+            self.assertIsNone(self.status(sim)["approval"])
+
     # ---- item 5: retries per request -----------------------------------
 
     def test_light_throttling_does_not_end_the_write_phase(self):
