@@ -7,9 +7,13 @@
  *   resolve_chains()  SKU -> precedence chain and rank
  *   index_state()     user -> ownership and pending-removal records
  *   gather()          user -> rules that entitle it (counting sort)
- *   plan_user()       per user, in snapshot order: items
+ *   plan_user()       per user, in snapshot order: items, with fallback
+ *                     adds (5.1) for lesser SKUs of a chain, undecided
  *   sort_items()      the items in user id order
- *   allocate_seats()  5.5 over the adds, in rule then user order
+ *   allocate_seats()  5.5 over the adds, by chain rank, in rule then user
+ *                     order; a fallback is made only if the better add
+ *                     was not; drop_dormant() removes the others
+ *   pair_swaps()      5.4: a lesser SKU goes in the call adding a better
  *   apply_cap()       5.6 over the removals
  * Sizes: hash tables on binary GUIDs, arrays indexed by user, no scan
  * that is quadratic in users.  Users are visited in snapshot order, so
@@ -26,19 +30,27 @@
 #include "policy/plan.h"
 #include "policy/policy.h"
 
-/* What one user is entitled to, per SKU (5.1, 5.2). */
-struct want {
-	uint32_t sku;
-	uint32_t rule; /* first rule in policy order */
-	uint32_t planset;
-	uint32_t better; /* PLAN_NONE, or the better SKU (precedence) */
-};
-
 /* How one user holds one SKU. */
 struct held {
 	const struct assignment *direct;
 	bool is_inherited; /* by group, or of unknown origin */
 };
+
+/* What one user is entitled to, per SKU (5.1, 5.2). */
+struct want {
+	uint32_t sku;
+	uint32_t rule; /* first rule in policy order */
+	uint32_t planset;
+	uint32_t better; /* PLAN_NONE, or the best SKU of its chain */
+	struct held held;
+};
+
+/*
+ * A fallback add (5.1) that plan_build() has not decided on yet: it is
+ * made only if no better SKU of its chain can be added for the user, and
+ * dropped otherwise.  Never leaves plan_build().
+ */
+#define HOLD_DORMANT ((enum plan_hold)(PLAN_NO_SKU_FOR_USERS + 1))
 
 struct planner {
 	const struct policy *p;
@@ -69,7 +81,14 @@ struct planner {
 	 * slot (PLAN_NONE: not wanted) and is emptied after each user.
 	 */
 	struct want *wants;
+	size_t n_wants;
 	uint32_t *sku_want; /* per SKU */
+	/*
+	 * Per chain, for the current user (PLAN_NONE: none): the best SKU
+	 * it wants, and the best it wants and holds.  Emptied like sku_want.
+	 */
+	uint32_t *chain_top;
+	uint32_t *chain_held;
 };
 
 static int add_problem(struct planner *pl, const struct rule *r,
@@ -432,55 +451,6 @@ static bool is_excluded(const struct planner *pl, const struct user *u)
 	return false;
 }
 
-/* 5.1 and 5.2 for one user: the SKUs it should have, with plans. */
-static int wants_of(struct planner *pl, uint32_t u, size_t *ret_n)
-{
-	struct want *w = pl->wants;
-	size_t n = 0;
-
-	for (uint32_t e = pl->ent_start[u]; e < pl->ent_start[u + 1]; e++) {
-		uint32_t r = pl->ent_rules[e], k = pl->rule_sku[r];
-		uint32_t j = pl->sku_want[k];
-		int64_t id;
-
-		if (j == PLAN_NONE) {
-			pl->sku_want[k] = (uint32_t)n;
-			w[n++] = (struct want){ .sku = k,
-						.rule = r,
-						.planset = pl->rule_set[r],
-						.better = PLAN_NONE };
-			continue;
-		}
-		if (w[j].rule == r)
-			continue;
-		id = planset_intersect(&pl->plan->sets, w[j].planset,
-				       pl->rule_set[r]);
-		if (id < 0)
-			return (int)id;
-		w[j].planset = (uint32_t)id;
-	}
-	for (size_t i = 0; i < n; i++) /* 5.1: the best of a chain wins */
-		for (size_t j = 0; j < n; j++)
-			if (pl->sku_chain[w[i].sku] != PLAN_NONE &&
-			    pl->sku_chain[w[i].sku] ==
-				    pl->sku_chain[w[j].sku] &&
-			    pl->sku_rank[w[j].sku] < pl->sku_rank[w[i].sku] &&
-			    (w[i].better == PLAN_NONE ||
-			     pl->sku_rank[w[j].sku] <
-				     pl->sku_rank[w[i].better]))
-				w[i].better = w[j].sku;
-	*ret_n = n;
-	return 0;
-}
-
-/* Empty sku_want for the next user. */
-static void forget_wants(struct planner *pl, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		pl->sku_want[pl->wants[i].sku] = PLAN_NONE;
-}
-
-/* How user u holds SKU k. */
 /*
  * A group-based assignment Entra could not apply (state Error or
  * Disabled, e.g. CountViolation: GRAPH.md 4.4) gives the user nothing;
@@ -493,6 +463,7 @@ static bool is_failed_inheritance(const struct assignment *a)
 		strcmp(a->state, "Disabled") == 0);
 }
 
+/* How user u holds SKU k. */
 static struct held held_of(const struct planner *pl, const struct user *u,
 			   uint32_t k)
 {
@@ -509,6 +480,88 @@ static struct held held_of(const struct planner *pl, const struct user *u,
 			h.is_inherited = true;
 	}
 	return h;
+}
+
+/* Is SKU a ranked better than b (in the same chain)?  PLAN_NONE is last. */
+static bool is_better(const struct planner *pl, uint32_t a, uint32_t b)
+{
+	return a != PLAN_NONE &&
+	       (b == PLAN_NONE || pl->sku_rank[a] < pl->sku_rank[b]);
+}
+
+/*
+ * 5.1 precedence over the wants: per chain the best SKU wanted (the
+ * others get it as better) and the best one held, which the user keeps
+ * until a better one can be added.
+ */
+static void rank_wants(struct planner *pl)
+{
+	struct want *w = pl->wants;
+	size_t n = pl->n_wants;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = pl->sku_chain[w[i].sku];
+
+		if (c == PLAN_NONE)
+			continue;
+		if (is_better(pl, w[i].sku, pl->chain_top[c]))
+			pl->chain_top[c] = w[i].sku;
+		if ((w[i].held.direct || w[i].held.is_inherited) &&
+		    is_better(pl, w[i].sku, pl->chain_held[c]))
+			pl->chain_held[c] = w[i].sku;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = pl->sku_chain[w[i].sku];
+
+		if (c != PLAN_NONE && pl->chain_top[c] != w[i].sku)
+			w[i].better = pl->chain_top[c];
+	}
+}
+
+/* 5.1 and 5.2 for one user: the SKUs it should have, with plans. */
+static int wants_of(struct planner *pl, uint32_t u)
+{
+	struct want *w = pl->wants;
+
+	pl->n_wants = 0;
+	for (uint32_t e = pl->ent_start[u]; e < pl->ent_start[u + 1]; e++) {
+		uint32_t r = pl->ent_rules[e], k = pl->rule_sku[r];
+		uint32_t j = pl->sku_want[k];
+		int64_t id;
+
+		if (j == PLAN_NONE) {
+			pl->sku_want[k] = (uint32_t)pl->n_wants;
+			w[pl->n_wants++] =
+				(struct want){ .sku = k,
+					       .rule = r,
+					       .planset = pl->rule_set[r],
+					       .better = PLAN_NONE };
+			continue;
+		}
+		if (w[j].rule == r)
+			continue;
+		id = planset_intersect(&pl->plan->sets, w[j].planset,
+				       pl->rule_set[r]);
+		if (id < 0)
+			return (int)id;
+		w[j].planset = (uint32_t)id;
+	}
+	for (size_t i = 0; i < pl->n_wants; i++)
+		w[i].held = held_of(pl, &pl->s->users[u], w[i].sku);
+	rank_wants(pl);
+	return 0;
+}
+
+/* Empty sku_want and the chain tables for the next user. */
+static void forget_wants(struct planner *pl)
+{
+	for (size_t i = 0; i < pl->n_wants; i++) {
+		uint32_t c = pl->sku_chain[pl->wants[i].sku];
+
+		pl->sku_want[pl->wants[i].sku] = PLAN_NONE;
+		if (c != PLAN_NONE)
+			pl->chain_top[c] = pl->chain_held[c] = PLAN_NONE;
+	}
 }
 
 /* Does the direct assignment a have exactly the disabled set id? */
@@ -579,58 +632,90 @@ static const char *usage_location_for(const struct planner *pl, uint32_t u,
 	return NULL;
 }
 
+/* Can this add be made (5.3, 5.8, appliesTo)?  Seats come later. */
+static void add_hold(const struct planner *pl, struct plan_item *it)
+{
+	const struct user *usr = &pl->s->users[it->user];
+	const char *loc = usage_location_for(pl, it->user, it->sku);
+
+	it->hold = PLAN_GO;
+	if (pl->sku_blocked[it->sku])
+		it->hold = PLAN_RULE_ERROR;
+	else if (!pl->s->skus[it->sku].is_for_users)
+		it->hold = PLAN_NO_SKU_FOR_USERS;
+	else if (!usr->usage_location[0] && !loc)
+		it->hold = PLAN_NO_USAGE_LOCATION;
+	else if (!usr->usage_location[0])
+		memcpy(it->usage_location, loc, 3);
+}
+
 static int plan_add(struct planner *pl, uint32_t u, const struct want *w)
 {
-	const struct user *usr = &pl->s->users[u];
-	struct plan_item it = {
-		u,	  w->sku,	 w->rule, PLAN_NONE, w->planset,
-		PLAN_ADD, PLAN_ENTITLED, PLAN_GO, 0,	     0,
-		""
-	};
-	const char *loc = usage_location_for(pl, u, w->sku);
+	struct plan_item it = { .user = u,
+				.sku = w->sku,
+				.rule = w->rule,
+				.better = PLAN_NONE,
+				.planset = w->planset,
+				.action = PLAN_ADD,
+				.reason = PLAN_ENTITLED };
 
-	if (pl->sku_blocked[w->sku])
-		it.hold = PLAN_RULE_ERROR;
-	else if (!pl->s->skus[w->sku].is_for_users)
-		it.hold = PLAN_NO_SKU_FOR_USERS;
-	else if (!usr->usage_location[0] && !loc)
-		it.hold = PLAN_NO_USAGE_LOCATION;
-	else if (!usr->usage_location[0])
-		memcpy(it.usage_location, loc, 3);
+	add_hold(pl, &it);
+	return push(pl, &it);
+}
+
+/*
+ * A lesser SKU of a chain (5.1, 5.4).  Held directly: removed in the
+ * call that adds a better one, or at once if a better one is held (then
+ * better names it).  Not held, and better than any held: a fallback add,
+ * made if the better ones cannot be (allocate_seats()).
+ */
+static int plan_lesser(struct planner *pl, uint32_t u, const struct want *w)
+{
+	uint32_t held = pl->chain_held[pl->sku_chain[w->sku]];
+	struct plan_item it = { .user = u,
+				.sku = w->sku,
+				.rule = w->rule,
+				.better = w->better,
+				.planset = w->planset,
+				.action = PLAN_ADD,
+				.reason = PLAN_ENTITLED,
+				.hold = HOLD_DORMANT };
+
+	if (w->held.direct) {
+		if (is_better(pl, held, w->sku))
+			it.better = held;
+		it.action = PLAN_REMOVE;
+		it.reason = PLAN_SUPERSEDED;
+		it.hold = may_touch(pl, &pl->s->users[u], w->sku, true);
+		return push(pl, &it);
+	}
+	if (w->held.is_inherited || pl->sku_blocked[w->sku] ||
+	    !is_better(pl, w->sku, held))
+		return 0;
 	return push(pl, &it);
 }
 
 static int plan_want(struct planner *pl, uint32_t u, const struct want *w)
 {
 	const struct user *usr = &pl->s->users[u];
-	struct held h = held_of(pl, usr, w->sku);
-	struct plan_item it = { u,
-				w->sku,
-				w->rule,
-				w->better,
-				w->planset,
-				PLAN_UPDATE,
-				PLAN_PLANS_DIFFER,
-				PLAN_GO,
-				0,
-				0,
-				"" };
+	const struct held *h = &w->held;
+	struct plan_item it = { .user = u,
+				.sku = w->sku,
+				.rule = w->rule,
+				.better = PLAN_NONE,
+				.planset = w->planset,
+				.action = PLAN_UPDATE,
+				.reason = PLAN_PLANS_DIFFER };
 
-	if (w->better != PLAN_NONE) { /* 5.4: a swap, never delayed */
-		if (!h.direct)
-			return 0;
-		it.action = PLAN_REMOVE;
-		it.reason = PLAN_SUPERSEDED;
-		it.hold = may_touch(pl, usr, w->sku, true);
-		return push(pl, &it);
-	}
-	if (h.direct) {
-		if (same_plans(pl, w->sku, h.direct, w->planset))
+	if (w->better != PLAN_NONE)
+		return plan_lesser(pl, u, w);
+	if (h->direct) {
+		if (same_plans(pl, w->sku, h->direct, w->planset))
 			return 0;
 		it.hold = may_touch(pl, usr, w->sku, false);
 		return push(pl, &it);
 	}
-	if (h.is_inherited)
+	if (h->is_inherited)
 		return 0; /* held through group-based licensing: enough */
 	return plan_add(pl, u, w);
 }
@@ -641,17 +726,12 @@ static int plan_unwanted(struct planner *pl, uint32_t u, uint32_t k)
 	const struct user *usr = &pl->s->users[u];
 	const struct pending *rec =
 		find_pending(pl, &usr->id, &pl->s->skus[k].id);
-	struct plan_item it = { u,
-				k,
-				PLAN_NONE,
-				PLAN_NONE,
-				0,
-				PLAN_REMOVE,
-				PLAN_NOT_ENTITLED,
-				PLAN_GO,
-				0,
-				0,
-				"" };
+	struct plan_item it = { .user = u,
+				.sku = k,
+				.rule = PLAN_NONE,
+				.better = PLAN_NONE,
+				.action = PLAN_REMOVE,
+				.reason = PLAN_NOT_ENTITLED };
 
 	/* Not ours (5.3): left alone, but reported like the rest. */
 	it.hold = may_touch(pl, usr, k, true);
@@ -705,25 +785,20 @@ static void confirm_owned(struct planner *pl, const struct user *usr,
 static int plan_excluded(struct planner *pl, uint32_t u, const struct want *w,
 			 size_t n)
 {
-	const struct user *usr = &pl->s->users[u];
-
 	pl->plan->totals.excluded++;
 	for (size_t i = 0; i < n; i++) {
-		struct held h = held_of(pl, usr, w[i].sku);
-		struct plan_item it = { u,
-					w[i].sku,
-					w[i].rule,
-					PLAN_NONE,
-					w[i].planset,
-					PLAN_ADD,
-					PLAN_ENTITLED,
-					PLAN_EXCLUDED,
-					0,
-					0,
-					"" };
+		const struct held *h = &w[i].held;
+		struct plan_item it = { .user = u,
+					.sku = w[i].sku,
+					.rule = w[i].rule,
+					.better = PLAN_NONE,
+					.planset = w[i].planset,
+					.action = PLAN_ADD,
+					.reason = PLAN_ENTITLED,
+					.hold = PLAN_EXCLUDED };
 
-		if (!h.direct && !h.is_inherited && w[i].better == PLAN_NONE &&
-		    push(pl, &it) < 0)
+		if (!h->direct && !h->is_inherited &&
+		    w[i].better == PLAN_NONE && push(pl, &it) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -751,20 +826,20 @@ static int plan_user(struct planner *pl, uint32_t u, uint8_t *mark)
 {
 	const struct user *usr = &pl->s->users[u];
 	const struct want *w = pl->wants;
-	size_t n = 0, first = pl->plan->n_items;
+	size_t first = pl->plan->n_items;
 	bool is_holder = false;
-	int r = wants_of(pl, u, &n);
+	int r = wants_of(pl, u);
 
 	confirm_owned(pl, usr, mark);
 	for (size_t i = 0; i < usr->n_assignments; i++)
 		is_holder |= managed_sku(pl, &usr->assignments[i]) != PLAN_NONE;
 	pl->plan->totals.holders += is_holder;
 	if (r == 0 && is_excluded(pl, usr)) {
-		r = plan_excluded(pl, u, w, n);
-		forget_wants(pl, n);
+		r = plan_excluded(pl, u, w, pl->n_wants);
+		forget_wants(pl);
 		return r;
 	}
-	for (size_t i = 0; r == 0 && i < n; i++)
+	for (size_t i = 0; r == 0 && i < pl->n_wants; i++)
 		r = plan_want(pl, u, &w[i]);
 	for (size_t i = 0; r == 0 && i < usr->n_assignments; i++) {
 		const struct assignment *a = &usr->assignments[i];
@@ -774,73 +849,178 @@ static int plan_user(struct planner *pl, uint32_t u, uint8_t *mark)
 		    pl->sku_want[k] == PLAN_NONE)
 			r = plan_unwanted(pl, u, k);
 	}
-	forget_wants(pl, n);
+	forget_wants(pl);
 	sort_user_items(pl, first);
 	return r;
 }
 
-/* 5.5: adds in rule order, then user id, while seats last. */
+/* A rule's SKU's rank in its chain; 0 outside chains. */
+static uint32_t rule_rank(const struct planner *pl, size_t r)
+{
+	uint32_t k = pl->rule_sku[r];
+
+	return k == PLAN_NONE || pl->sku_chain[k] == PLAN_NONE
+		       ? 0
+		       : pl->sku_rank[k];
+}
+
+/*
+ * The rules in seat order: by chain rank, then in policy order.  Seats
+ * are per SKU and all rules of a SKU share its rank, so each SKU's adds
+ * still come in rule order (5.5); and every better add of a user is
+ * decided before its fallbacks.
+ */
+static void seat_order(const struct planner *pl, uint32_t *pos)
+{
+	uint32_t max_rank = 0, next = 0;
+
+	for (size_t r = 0; r < pl->p->n_rules; r++)
+		if (rule_rank(pl, r) > max_rank)
+			max_rank = rule_rank(pl, r);
+	for (uint32_t rank = 0; rank <= max_rank; rank++)
+		for (size_t r = 0; r < pl->p->n_rules; r++)
+			if (rule_rank(pl, r) == rank)
+				pos[r] = next++;
+}
+
+/* Does user i's item go with an add of a better SKU of its chain? */
+static bool is_better_added(const struct planner *pl, size_t i)
+{
+	const struct plan_item *v = pl->plan->items;
+	uint32_t u = v[i].user, c = pl->sku_chain[v[i].sku];
+	size_t j = i;
+
+	while (j > 0 && v[j - 1].user == u)
+		j--;
+	for (; j < pl->plan->n_items && v[j].user == u; j++)
+		if (v[j].action == PLAN_ADD && v[j].hold == PLAN_GO &&
+		    pl->sku_chain[v[j].sku] == c &&
+		    is_better(pl, v[j].sku, v[i].sku))
+			return true;
+	return false;
+}
+
+/*
+ * Item i's turn for a seat.  A fallback is made only if no better add
+ * of its chain is, and only if it can be: one that cannot is dropped,
+ * so that a user waits once per chain, for the best SKU.
+ */
+static void take_seat(struct planner *pl, size_t i, int64_t *free_seats)
+{
+	struct plan_item *it = &pl->plan->items[i];
+	bool is_fallback = it->hold == HOLD_DORMANT;
+
+	if (is_fallback) {
+		if (is_better_added(pl, i))
+			return;
+		add_hold(pl, it);
+		if (it->hold != PLAN_GO) {
+			it->hold = HOLD_DORMANT;
+			return;
+		}
+	}
+	if (free_seats[it->sku] > 0)
+		free_seats[it->sku]--;
+	else
+		it->hold = is_fallback ? HOLD_DORMANT : PLAN_NO_SEATS;
+}
+
+static bool wants_seat(const struct plan_item *it)
+{
+	return it->action == PLAN_ADD &&
+	       (it->hold == PLAN_GO || it->hold == HOLD_DORMANT);
+}
+
+/*
+ * 5.5: adds in rule order, then user id, while seats last; 5.1: a user
+ * whose better add cannot be made gets the next SKU of the chain that
+ * can.  A counting sort on the rule's seat order; items are in user
+ * order already.
+ */
 static int allocate_seats(struct planner *pl)
 {
 	struct plan *plan = pl->plan;
-	size_t n_rules = pl->p->n_rules;
+	size_t n_rules = pl->p->n_rules, n_queue;
 	size_t *start = calloc(n_rules + 1, sizeof(*start));
+	uint32_t *pos = malloc((n_rules ? n_rules : 1) * sizeof(*pos));
 	uint32_t *queue =
 		malloc((plan->n_items ? plan->n_items : 1) * sizeof(*queue));
 	int64_t *free_seats = malloc((pl->s->n_skus ? pl->s->n_skus : 1) *
 				     sizeof(*free_seats));
-	size_t n_queue;
 	int r = -ENOMEM;
 
-	if (!start || !queue || !free_seats)
+	if (!start || !pos || !queue || !free_seats)
 		goto out;
+	seat_order(pl, pos);
 	for (size_t k = 0; k < pl->s->n_skus; k++)
 		free_seats[k] = policy_sku_free(&pl->s->skus[k]);
 	for (size_t i = 0; i < plan->n_items; i++)
-		if (plan->items[i].action == PLAN_ADD &&
-		    plan->items[i].hold == PLAN_GO)
-			start[plan->items[i].rule + 1]++;
+		if (wants_seat(&plan->items[i]))
+			start[pos[plan->items[i].rule] + 1]++;
 	for (size_t i = 0; i < n_rules; i++)
 		start[i + 1] += start[i];
 	n_queue = start[n_rules];
 	for (size_t i = 0; i < plan->n_items; i++) /* stable: user order */
-		if (plan->items[i].action == PLAN_ADD &&
-		    plan->items[i].hold == PLAN_GO)
-			queue[start[plan->items[i].rule]++] = (uint32_t)i;
-	for (size_t q = 0; q < n_queue; q++) {
-		struct plan_item *it = &plan->items[queue[q]];
-
-		if (free_seats[it->sku] > 0)
-			free_seats[it->sku]--;
-		else
-			it->hold = PLAN_NO_SEATS;
-	}
+		if (wants_seat(&plan->items[i]))
+			queue[start[pos[plan->items[i].rule]]++] = (uint32_t)i;
+	for (size_t q = 0; q < n_queue; q++)
+		take_seat(pl, queue[q], free_seats);
 	r = 0;
 out:
 	free(start);
+	free(pos);
 	free(queue);
 	free(free_seats);
 	return r;
 }
 
+/* The fallback adds allocate_seats() found not needed. */
+static void drop_dormant(struct plan *plan)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < plan->n_items; i++)
+		if (plan->items[i].hold != HOLD_DORMANT)
+			plan->items[n++] = plan->items[i];
+	plan->n_items = n;
+}
+
 /*
- * 5.4: a swap is one call.  When the better SKU cannot be added this
- * round, the user keeps the one it has.
+ * 5.4: a swap is one call.  A lesser SKU held goes in the call that adds
+ * a better one of its chain (better then names that one).  When the best
+ * cannot be added and no fallback is, the user keeps what it has.
+ * Removals held for other reasons (not owned) name the add too.
  */
-static void pair_swaps(struct planner *pl)
+static void pair_swap(struct planner *pl, size_t first, size_t i)
 {
 	struct plan_item *v = pl->plan->items;
-	size_t n = pl->plan->n_items, first = 0;
+	uint32_t c = pl->sku_chain[v[i].sku];
+	bool is_waiting = false;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t j = first; j < pl->plan->n_items && v[j].user == v[i].user;
+	     j++) {
+		if (v[j].action != PLAN_ADD || pl->sku_chain[v[j].sku] != c)
+			continue;
+		if (v[j].hold == PLAN_GO) {
+			v[i].better = v[j].sku;
+			return;
+		}
+		is_waiting |= v[j].sku == v[i].better;
+	}
+	if (is_waiting && v[i].hold == PLAN_GO)
+		v[i].hold = PLAN_SWAP_WAITS;
+}
+
+static void pair_swaps(struct planner *pl)
+{
+	const struct plan_item *v = pl->plan->items;
+	size_t first = 0;
+
+	for (size_t i = 0; i < pl->plan->n_items; i++) {
 		if (v[i].user != v[first].user)
 			first = i;
-		if (v[i].reason != PLAN_SUPERSEDED || v[i].hold != PLAN_GO)
-			continue;
-		for (size_t j = first; j < n && v[j].user == v[i].user; j++)
-			if (v[j].action == PLAN_ADD &&
-			    v[j].sku == v[i].better && v[j].hold != PLAN_GO)
-				v[i].hold = PLAN_SWAP_WAITS;
+		if (v[i].reason == PLAN_SUPERSEDED)
+			pair_swap(pl, first, i);
 	}
 }
 
@@ -983,22 +1163,28 @@ static void planner_clear(struct planner *pl)
 	free(pl->ent_rules);
 	free(pl->wants);
 	free(pl->sku_want);
+	free(pl->chain_top);
+	free(pl->chain_held);
 }
 
 /* The per-user scratch, once the managed SKUs are known. */
 static int alloc_wants(struct planner *pl)
 {
-	size_t n_managed = 0;
+	size_t n_managed = 0, n_chains = pl->p->n_chains ? pl->p->n_chains : 1;
 
 	for (size_t k = 0; k < pl->s->n_skus; k++)
 		n_managed += pl->plan->is_managed[k];
 	pl->wants = malloc((n_managed ? n_managed : 1) * sizeof(*pl->wants));
 	pl->sku_want = malloc((pl->s->n_skus ? pl->s->n_skus : 1) *
 			      sizeof(*pl->sku_want));
-	if (!pl->wants || !pl->sku_want)
+	pl->chain_top = malloc(n_chains * sizeof(*pl->chain_top));
+	pl->chain_held = malloc(n_chains * sizeof(*pl->chain_held));
+	if (!pl->wants || !pl->sku_want || !pl->chain_top || !pl->chain_held)
 		return -ENOMEM;
 	for (size_t k = 0; k < pl->s->n_skus; k++)
 		pl->sku_want[k] = PLAN_NONE;
+	for (size_t c = 0; c < n_chains; c++)
+		pl->chain_top[c] = pl->chain_held[c] = PLAN_NONE;
 	return 0;
 }
 
@@ -1043,6 +1229,7 @@ int plan_build(const struct policy *p, const struct snapshot *s,
 	if (r == 0)
 		r = allocate_seats(&pl);
 	if (r == 0) {
+		drop_dormant(&plan);
 		pair_swaps(&pl);
 		apply_cap(&pl);
 		count(&plan);

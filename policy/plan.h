@@ -9,7 +9,8 @@
  * always give the same plan, items sorted by user id then SKU.
  *
  * Rules applied, each in its own function below:
- *   5.1 entitlement through transitive groups, exclusions, precedence;
+ *   5.1 entitlement through transitive groups, exclusions, precedence:
+ *       the best SKU of a chain that can be given now;
  *   5.2 plans: union over rules (intersection of disabled sets), allow
  *       lists against the SKU's current plans;
  *   5.3 ownership: owned / authoritative / never; group-inherited
@@ -64,10 +65,15 @@ enum plan_hold {
 };
 
 struct plan_item {
-	uint32_t user;	  /* snapshot.users index */
-	uint32_t sku;	  /* snapshot.skus index */
-	uint32_t rule;	  /* deciding rule, or PLAN_NONE */
-	uint32_t better;  /* PLAN_SUPERSEDED: the better SKU */
+	uint32_t user; /* snapshot.users index */
+	uint32_t sku;  /* snapshot.skus index */
+	uint32_t rule; /* deciding rule, or PLAN_NONE */
+	/*
+	 * PLAN_SUPERSEDED: the better SKU (added in the same call, or held).
+	 * PLAN_ADD: PLAN_NONE, or the best SKU of the chain, which cannot
+	 * be added now: this add is the next one that can (5.1).
+	 */
+	uint32_t better;
 	uint32_t planset; /* ADD/UPDATE: the disabled plans */
 	enum plan_action action;
 	enum plan_reason reason;

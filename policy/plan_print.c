@@ -63,35 +63,64 @@ void plan_time_text(int64_t t, bool is_iso, char *buf, size_t size)
 		(void)snprintf(buf, size, "%lld", (long long)t);
 }
 
+/* An add or update: rule, plans, what else goes with it, why it waits. */
+static void change_text(const struct plan *plan, const struct plan_item *it,
+			const struct policy *p, const struct snapshot *s,
+			char *buf, size_t size)
+{
+	char plans[512] = "";
+	bool is_fallback = it->action == PLAN_ADD && it->better != PLAN_NONE;
+
+	plan_set_text(plan, s, it->planset, plans, sizeof(plans));
+	(void)snprintf(buf, size, "rule '%s'; %s%s%s%s%s%s%s%s",
+		       p->rules[it->rule].name, plans,
+		       is_fallback ? "; until " : "",
+		       is_fallback ? s->skus[it->better].part_number : "",
+		       is_fallback ? " can be added" : "",
+		       it->usage_location[0] ? "; set usage location " : "",
+		       it->usage_location, it->hold ? "; " : "",
+		       plan_hold_name(it->hold));
+}
+
+/* Does the plan add SKU k to its user in the same call?  Items adjoin. */
+static bool is_added_with(const struct plan *plan, const struct plan_item *it,
+			  uint32_t k)
+{
+	const struct plan_item *v = plan->items;
+	size_t i = (size_t)(it - v);
+
+	while (i > 0 && v[i - 1].user == it->user)
+		i--;
+	for (; i < plan->n_items && v[i].user == it->user; i++)
+		if (v[i].action == PLAN_ADD && v[i].sku == k &&
+		    v[i].hold == PLAN_GO)
+			return true;
+	return false;
+}
+
 void plan_item_text(const struct plan *plan, const struct plan_item *it,
 		    const struct policy *p, const struct snapshot *s, char *buf,
 		    size_t size)
 {
-	char plans[512] = "", when[40], rule[POLICY_NAME_MAX + 16] = "";
+	char when[40];
 	const char *hold = plan_hold_name(it->hold);
 
-	if (it->rule != PLAN_NONE)
-		(void)snprintf(rule, sizeof(rule), "rule '%s'",
-			       p->rules[it->rule].name);
 	if (it->action != PLAN_REMOVE)
-		plan_set_text(plan, s, it->planset, plans, sizeof(plans));
-	if (it->reason == PLAN_SUPERSEDED)
-		(void)snprintf(buf, size, "superseded by %s%s%s",
+		change_text(plan, it, p, s, buf, size);
+	else if (it->reason == PLAN_SUPERSEDED)
+		(void)snprintf(buf, size, "superseded by %s%s%s%s",
 			       s->skus[it->better].part_number,
-			       it->hold ? "; " : " (in one call with the add)",
-			       hold);
-	else if (it->action == PLAN_REMOVE) {
-		plan_time_text(it->due, "%Y-%m-%d %H:%M UTC", when,
-			       sizeof(when));
+			       !it->hold && is_added_with(plan, it, it->better)
+				       ? " (in one call with the add)"
+				       : "",
+			       it->hold ? "; " : "", hold);
+	else {
+		plan_time_text(it->due, false, when, sizeof(when));
 		(void)snprintf(buf, size, "no longer entitled%s%s%s%s",
 			       it->hold ? "; " : "", hold,
 			       it->hold == PLAN_GRACE ? " until " : "",
 			       it->hold == PLAN_GRACE ? when : "");
-	} else
-		(void)snprintf(buf, size, "%s; %s%s%s%s%s", rule, plans,
-			       it->usage_location[0] ? "; set usage location "
-						     : "",
-			       it->usage_location, it->hold ? "; " : "", hold);
+	}
 }
 
 void plan_totals_text(const struct plan_totals *t, char *buf, size_t size)

@@ -10,7 +10,10 @@
 
 #include "policy/plan.h"
 
-/* One item's explanation ("rule 'sales': plans off SWAY"), into buf. */
+/*
+ * One item's explanation ("rule 'sales': plans off SWAY"), into buf; it
+ * is one of plan->items (its neighbours tell whether a swap is one call).
+ */
 void plan_item_text(const struct plan *plan, const struct plan_item *it,
 		    const struct policy *p, const struct snapshot *s, char *buf,
 		    size_t size);

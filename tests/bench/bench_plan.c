@@ -661,6 +661,7 @@ static void add_owned(struct bench *b, const struct user *u, uint32_t k)
 	o->user = u->id;
 	o->sku = b->s.skus[k].id;
 	o->since = NOW - 200 * 86400;
+	o->is_confirmed = true; /* a running tenant's: read since */
 	(void)snprintf(o->rule, sizeof(o->rule), "%s",
 		       b->p.rules[N_FIXED + k % (N_RULES - N_FIXED)].name);
 }
@@ -842,7 +843,12 @@ static void make_tenant(struct bench *b, size_t n_users)
 static void run_size(size_t n_users, int runs, struct result *res)
 {
 	struct bench *b = xcalloc(1, sizeof(*b));
-	struct plan_options o = { REMOVAL_OWNED, GRACE_SEC, 50, 10, NOW };
+	struct plan_options o = { .removal = REMOVAL_OWNED,
+				  .grace_sec = GRACE_SEC,
+				  .max_removals = 50,
+				  .max_removal_percent = 10,
+				  .now = NOW,
+				  .read_at = NOW - 30 };
 	struct plan_state st = { 0 };
 
 	make_tenant(b, n_users);

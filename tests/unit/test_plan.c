@@ -25,6 +25,7 @@
  *           an ownership record: since 1000, not confirmed
  *   want    the plan, one line per item in plan order:
  *             USER PART ACTION REASON HOLD [rule=R] [by=BETTER]
+ *                  (by=: superseded by, or an add in place of BETTER)
  *                  [disabled=P,Q|-] [loc=CC] [since=T due=T]
  *           then "keep USER PART [unseen]" per ownership record kept
  *           ("unseen": the snapshot does not confirm it), "problem
@@ -49,6 +50,7 @@
 
 #include "config/policy_load.h"
 #include "policy/plan.h"
+#include "policy/plan_print.h"
 #include "policy/policy.h"
 #include "tests/unit/testutil.h"
 
@@ -845,7 +847,7 @@ static void render_item(FILE *f, const struct world *w, const struct plan *plan,
 		hold_words[it->hold]);
 	if (it->rule != PLAN_NONE)
 		fprintf(f, " rule=%s", w->p->rules[it->rule].name);
-	if (it->reason == PLAN_SUPERSEDED)
+	if (it->better != PLAN_NONE)
 		fprintf(f, " by=%s", w->s.skus[it->better].part_number);
 	if (it->action != PLAN_REMOVE)
 		render_disabled(f, plan, k, it->planset);
@@ -1151,6 +1153,19 @@ static void run_case(void **state)
 	"[e3]\n"                                                               \
 	"group = {e3}\n"                                                       \
 	"sku = SPE_E3\n"
+
+#define E5_E3_EP_POLICY                                                        \
+	"[precedence]\n"                                                       \
+	"office = SPE_E5 > SPE_E3 > ENTERPRISEPACK\n"                          \
+	"[e5]\n"                                                               \
+	"group = {all}\n"                                                      \
+	"sku = SPE_E5\n"                                                       \
+	"[e3]\n"                                                               \
+	"group = {all}\n"                                                      \
+	"sku = SPE_E3\n"                                                       \
+	"[ep]\n"                                                               \
+	"group = {all}\n"                                                      \
+	"sku = ENTERPRISEPACK\n"
 
 static struct plan_case cases[] = {
 	/* ---- 5.1 entitlement ---- */
@@ -1686,6 +1701,105 @@ static struct plan_case cases[] = {
 			"u1 SPE_E5 add entitled go rule=e5 disabled=-\n"
 			"keep u1 SPE_E3\n"
 			"totals adds=1 grace=1 holders=1\n",
+	},
+	/* ---- 5.1 precedence when the best SKU has no free seat ---- */
+	{
+		/*
+		 * Issue 8 item 9: u1 and u4 would get nothing.  The fallback
+		 * E3 adds take their seats in 5.5 order with the others of
+		 * rule e3; u4's finds none and is dropped: u4 waits once, for
+		 * E5.
+		 */
+		.name = "5.1 precedence: no seat for E5, E3 is added instead",
+		.tenant = "sku SPE_E3 seats=2\n"
+			  "sku SPE_E5 seats=1 used=1\n"
+			  "user u1\n"
+			  "user u2\n"
+			  "user u3\n"
+			  "user u4\n"
+			  "group e5 u1 u4\n"
+			  "group e3 u1 u2 u3 u4\n",
+		.policy = E3_E5_POLICY,
+		.want = "u1 SPE_E3 add entitled go rule=e3 by=SPE_E5 "
+			"disabled=-\n"
+			"u1 SPE_E5 add entitled no-seats rule=e5 disabled=-\n"
+			"u2 SPE_E3 add entitled go rule=e3 disabled=-\n"
+			"u3 SPE_E3 add entitled no-seats rule=e3 disabled=-\n"
+			"u4 SPE_E5 add entitled no-seats rule=e5 disabled=-\n"
+			"totals adds=2 waiting_seats=3\n",
+	},
+	{
+		/* A fallback that cannot be made either is not reported. */
+		.name = "5.1 precedence: no usage location, one wait per chain",
+		.tenant = "sku SPE_E3\n"
+			  "sku SPE_E5\n"
+			  "user u1 loc=none\n"
+			  "group e5 u1\n"
+			  "group e3 u1\n",
+		.policy = E3_E5_POLICY,
+		.want = "u1 SPE_E5 add entitled no-usage-location rule=e5 "
+			"disabled=-\n"
+			"totals no_usage_location=1\n",
+	},
+	{
+		/* No E5 seat, no E3 seat: down to the third. */
+		.name = "5.1 precedence: three SKUs, the first with a seat",
+		.tenant = "sku ENTERPRISEPACK\n"
+			  "sku SPE_E3 seats=1 used=1\n"
+			  "sku SPE_E5 seats=0\n"
+			  "user u1\n"
+			  "user u2 has=ENTERPRISEPACK\n"
+			  "group all u1 u2\n",
+		.policy = E5_E3_EP_POLICY,
+		.state = "owned u2 ENTERPRISEPACK\n",
+		.want = "u1 ENTERPRISEPACK add entitled go rule=ep by=SPE_E5 "
+			"disabled=-\n"
+			"u1 SPE_E5 add entitled no-seats rule=e5 disabled=-\n"
+			"u2 ENTERPRISEPACK remove superseded swap-waits "
+			"rule=ep by=SPE_E5\n"
+			"u2 SPE_E5 add entitled no-seats rule=e5 disabled=-\n"
+			"keep u2 ENTERPRISEPACK\n"
+			"totals adds=1 waiting_seats=2 holders=1\n",
+	},
+	{
+		/*
+		 * An E3 seat, no E5 seat.  u1 swaps its ENTERPRISEPACK for E3
+		 * in one call.  u2 keeps E3 for E5 and loses the lesser one
+		 * at once.  u3's ENTERPRISEPACK was assigned by hand: E3 is
+		 * added, the other left alone.
+		 */
+		.name = "5.1 precedence: a fallback add swaps out a lesser SKU",
+		.tenant = "sku ENTERPRISEPACK\n"
+			  "sku SPE_E3\n"
+			  "sku SPE_E5 seats=0\n"
+			  "user u1 has=ENTERPRISEPACK\n"
+			  "user u2 has=SPE_E3 has=ENTERPRISEPACK\n"
+			  "user u3 has=ENTERPRISEPACK\n"
+			  "group all u1 u2 u3\n",
+		.policy = E5_E3_EP_POLICY,
+		.state = "owned u1 ENTERPRISEPACK\n"
+			 "owned u2 SPE_E3\n"
+			 "owned u2 ENTERPRISEPACK\n",
+		.want = "u1 ENTERPRISEPACK remove superseded go rule=ep "
+			"by=SPE_E3\n"
+			"u1 SPE_E3 add entitled go rule=e3 by=SPE_E5 "
+			"disabled=-\n"
+			"u1 SPE_E5 add entitled no-seats rule=e5 disabled=-\n"
+			"u2 ENTERPRISEPACK remove superseded go rule=ep "
+			"by=SPE_E3\n"
+			"u2 SPE_E3 remove superseded swap-waits rule=e3 "
+			"by=SPE_E5\n"
+			"u2 SPE_E5 add entitled no-seats rule=e5 disabled=-\n"
+			"u3 ENTERPRISEPACK remove superseded not-owned rule=ep "
+			"by=SPE_E3\n"
+			"u3 SPE_E3 add entitled go rule=e3 by=SPE_E5 "
+			"disabled=-\n"
+			"u3 SPE_E5 add entitled no-seats rule=e5 disabled=-\n"
+			"keep u1 ENTERPRISEPACK\n"
+			"keep u2 SPE_E3\n"
+			"keep u2 ENTERPRISEPACK\n"
+			"totals adds=2 removes=2 waiting_seats=3 not_owned=1 "
+			"holders=3\n",
 	},
 	/* ---- 5.5 seats ---- */
 	{
@@ -2558,7 +2672,82 @@ static void test_names(void **state)
 		assert_string_not_equal(plan_reason_name(r), "?");
 }
 
-#define N_OTHER 5 /* the tests above, outside the table */
+/* plan_item_text() of the item of user name and SKU part, into buf. */
+static void item_text(const struct world *w, const struct plan *plan,
+		      const char *name, const char *part, char *buf,
+		      size_t size)
+{
+	for (size_t i = 0; i < plan->n_items; i++) {
+		const struct plan_item *it = &plan->items[i];
+
+		if (strcmp(w->names[it->user], name) == 0 &&
+		    strcmp(w->s.skus[it->sku].part_number, part) == 0) {
+			plan_item_text(plan, it, w->p, &w->s, buf, size);
+			return;
+		}
+	}
+	fail_msg("no item for %s %s", name, part);
+}
+
+/* What `licensed plan` says about fallbacks, swaps and grace. */
+static void test_item_text(void **state)
+{
+	struct plan_case c = {
+		.tenant = "sku ENTERPRISEPACK\n"
+			  "sku SPE_E3\n"
+			  "sku SPE_E5 seats=0\n"
+			  "sku EMS\n"
+			  "user u1 has=ENTERPRISEPACK\n"
+			  "user u2 has=SPE_E3 has=ENTERPRISEPACK\n"
+			  "user u3 has=ENTERPRISEPACK\n"
+			  "user u4 has=EMS\n"
+			  "group all u1 u2 u3\n",
+		.state = "owned u1 ENTERPRISEPACK\n"
+			 "owned u2 SPE_E3\n"
+			 "owned u2 ENTERPRISEPACK\n"
+			 "owned u4 EMS\n",
+	};
+	const struct {
+		const char *user, *part, *text;
+	} want[] = {
+		{ "u1", "ENTERPRISEPACK",
+		  "superseded by SPE_E3 (in one call with the add)" },
+		{ "u1", "SPE_E3",
+		  "rule 'e3'; plans off: none; until SPE_E5 can be added" },
+		{ "u1", "SPE_E5",
+		  "rule 'e5'; plans off: none; waiting for a seat" },
+		{ "u2", "ENTERPRISEPACK", "superseded by SPE_E3" },
+		{ "u2", "SPE_E3",
+		  "superseded by SPE_E5; kept until the better SKU is added" },
+		{ "u3", "ENTERPRISEPACK",
+		  "superseded by SPE_E3; not assigned by licensed" },
+		{ "u4", "EMS",
+		  "no longer entitled; in grace period until 1970-01-13 13:46 "
+		  "UTC" },
+	};
+	struct world *w = world_new(&c, false);
+	struct policy p;
+	struct plan plan;
+	char text[1024];
+
+	(void)state;
+	load_policy(w,
+		    E5_E3_EP_POLICY "[ems]\ngroup = {all}\nsku = EMS\n"
+				    "disabled_plans = AAD_PREMIUM\n",
+		    &p);
+	w->p = &p;
+	build(w, &plan);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		item_text(w, &plan, want[i].user, want[i].part, text,
+			  sizeof(text));
+		assert_string_equal(text, want[i].text);
+	}
+	plan_free(&plan);
+	policy_free(&p);
+	free(w);
+}
+
+#define N_OTHER 6 /* the tests above, outside the table */
 
 int main(void)
 {
@@ -2568,6 +2757,7 @@ int main(void)
 		cmocka_unit_test(test_empty_policy_keeps_records),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_many_skus_one_user),
+		cmocka_unit_test(test_item_text),
 	};
 
 	void *tmp = NULL;
