@@ -126,6 +126,16 @@ $(BUILD)/tests/bench_plan: tests/bench/bench_plan.c $(BUILD)/tests/bench/bench_s
 	$(CC) $(ALL_CFLAGS) -O2 -I$(BUILD)/tests/bench $(LDFLAGS) -o $@ $< \
 		$(BUILD)/libcore.a
 
+# Crash consistency and the randomized soak at length (make test runs one
+# seed of each): 20 seeds in a row, longer soaks.  CRASH_SEED, SOAK_SEED
+# pick the first seed; the counts can be overridden the same way.
+.PHONY: torture
+torture: $(BUILD)/licensed
+	@cd tests/integration && BUILD=$(BUILD) \
+		CRASH_SEEDS=$${CRASH_SEEDS:-20} SOAK_SEEDS=$${SOAK_SEEDS:-20} \
+		SOAK_ROUNDS=$${SOAK_ROUNDS:-60} \
+		python3 -m unittest -v test_crash test_soak
+
 # Root, debootstrap and systemd-nspawn; the rootfs is cached in /var/tmp.
 e2e: $(BUILD)/licensed
 	@BUILD=$(BUILD) tests/e2e/run.sh

@@ -1,0 +1,171 @@
+"""Randomized soak against an oracle (issue 8): rounds of `licensed once`
+while group memberships churn (joins, leaves, moves between the E3 and E5
+groups of the precedence chain SPE_E5 > ENTERPRISEPACK, a nested group
+changing parent, a group nested into a nested one) under random faults:
+429 with and without Retry-After, 503, 500/504 after the write was applied,
+$batch envelopes and single requests whose connection drops after the
+write was applied, dropped reads, a rare Retry-After of a day or an HTTP
+date in 2098, and kill -9 in the middle of a round.
+
+Checked after every round, once the simulator is idle:
+  - every license that licensed assigned has an ownership record (SPEC
+    5.7: written before the add goes out, dropped only when refused or a
+    read long after shows it absent), none claims a hand-assigned one,
+    hand-assigned and group-inherited licenses are untouched;
+  - a round that was not killed, whose start found the simulator idle and
+    that met no excessive Retry-After, applied everything: exit 0 and the
+    tenant equals the oracle (retries are per request and an unanswered
+    write is an unknown outcome, not a failure: SPEC 4, 5.7);
+  - a round that met a Retry-After beyond `interval` ended at once (exit 1
+    if writes had started, 3 if not);
+  - exit 3 only when no write went out (SPEC 1).
+Then faults off and clean rounds: the tenant equals the oracle for the
+final memberships and the ownership records equal licensed's direct
+assignments.  Then every group is emptied: no license licensed assigned
+may remain (an orphan fails it), hand-assigned ones are untouched.
+
+  SOAK_SEED=N     first seed (default 1)
+  SOAK_SEEDS=N    seeds in a row (default 1; `make torture`: 20)
+  SOAK_ROUNDS=N   faulted rounds per seed (default 20)
+"""
+import os
+import random
+import shutil
+import tempfile
+import unittest
+
+from oracle import Harness, World, fault_doc
+from simtest import Sim
+
+SEED = int(os.environ.get("SOAK_SEED", "1"))
+SEEDS = int(os.environ.get("SOAK_SEEDS", "1"))
+ROUNDS = int(os.environ.get("SOAK_ROUNDS", "20"))
+USERS = 60
+INTERVAL = 20           # [daemon] interval: the longest wait a round accepts
+ROUND_LIMIT = 20        # seconds a faulted round may take at most
+HUGE = ("86399", "Wed, 01 Jan 2098 00:00:00 GMT", "999999999")
+
+
+class Soak(unittest.TestCase):
+    def test_random_churn_under_faults_then_clean_rounds(self):
+        for seed in range(SEED, SEED + SEEDS):
+            with self.subTest(seed=seed):
+                work = tempfile.mkdtemp(prefix="licensed-soak.")
+                try:
+                    self.one_seed(seed, os.path.join(work, "state"))
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
+
+    def one_seed(self, seed, state_dir):
+        rng = random.Random(seed)
+        world = World(USERS, rng)
+        with Sim(world.tenant_doc()) as sim:
+            h = Harness(self, sim, world, state_dir, seed, "SOAK_SEED",
+                        write_rate=100, read_rate=100,
+                        daemon="interval = %ds" % INTERVAL)
+            idle = True
+            for r in range(1, ROUNDS + 1):
+                idle = self.faulted_round(h, rng, seed, r, idle)
+            h.set_faults({})
+            h.wait_idle()
+            h.note("faults off")
+            self.converge(h, "faults off")
+            world.empty()
+            h.set_members()
+            h.note("every group emptied")
+            self.converge(h, "every group emptied")
+
+    def faulted_round(self, h, rng, seed, r, idle):
+        """One round; returns whether the simulator is idle after it."""
+        w = h.world
+        ops = w.churn(rng.randint(2, 10))
+        h.set_members()
+        h.note("before round %d: %s" % (h.round_no + 1,
+                                        "; ".join(ops) or "no change"))
+        level = rng.choice((0, 1, 2, 3))
+        doc = fault_doc(rng, seed * 1000 + r, level)
+        huge = None
+        if rng.random() < 0.08:
+            huge = rng.choice(HUGE)
+            doc["faults"].insert(0, {
+                "type": "status", "status": 429, "retry_after": huge,
+                "count": 1, "path": "/assignLicense$", "name": "huge-wait"})
+        h.set_faults(doc)
+        mode = rng.choices(("plain", "kill", "kill-race"), (60, 25, 15))[0]
+        kind = "faults level %d%s" % (level, ", Retry-After %s once" % huge
+                                      if huge else "")
+        if mode == "plain":
+            rc, err, dt, label = h.once(kind, timeout=ROUND_LIMIT)
+            h.wait_idle()
+            self.after_plain(h, label, rc, err, dt, huge, idle)
+        else:
+            k = rng.randint(1, 25)
+            killed, _, _, label = h.once_killed(
+                "%s, kill -9 after %d writes%s" % (
+                    kind, k, ", next round at once" if mode == "kill-race"
+                    else ""), k, timeout=ROUND_LIMIT)
+            if mode == "kill-race":
+                return False
+            h.wait_idle()
+        st = h.state()
+        problems = h.record_problems(st, settled=False)
+        problems += h.untouched_problems(st)
+        if problems:
+            h.fail("after %s (the simulator idle)" % label,
+                   h.with_history(problems))
+        return True
+
+    def after_plain(self, h, label, rc, err, dt, huge, idle):
+        sent = h.writes_of(label)
+        fired = any("huge-wait" in e["faults"] for e in h.log.entries
+                    if h.log.round_of(e) == label)
+        tail = err.strip().splitlines()[-8:]
+        if rc not in (0, 1, 3):
+            h.fail("%s exited %d" % (label, rc), tail)
+        if rc == 3 and sent:
+            h.fail("%s exited 3 ('nothing written') after %d writes went "
+                   "out (SPEC 1: exit 1 and say what went out)" % (
+                       label, len(sent)), tail)
+        if fired:
+            if dt > 15:
+                h.fail("%s took %.0f s: a Retry-After of %s (beyond interval "
+                       "= %d s) must end the phase at once (SPEC 4)" % (
+                           label, dt, huge, INTERVAL), tail)
+            if rc == 0:
+                h.fail("%s was told to wait %s and exited 0" % (label, huge),
+                       tail)
+            return
+        if not idle:
+            return      # writes of a killed round may have landed late
+        problems = []
+        if rc != 0:
+            problems.append("exit %d, want 0: every write was eventually "
+                            "answered or retried" % rc)
+        problems += h.tenant_problems(h.state())
+        if problems:
+            h.fail("%s, under light faults, did not apply everything (retries "
+                   "are per request; an unanswered write that took effect is "
+                   "not a failure)" % label, h.with_history(problems),
+                   ["  stderr of %s:" % label] +
+                   ["    " + x for x in tail])
+
+    def converge(self, h, what):
+        """Clean rounds until one sends nothing (at most 3), then check."""
+        for i in range(3):
+            rc, err, _, label = h.once("%s, clean %d" % (what, i + 1))
+            h.wait_idle()
+            if rc != 0 and i > 0:
+                h.fail("%s exited %d" % (label, rc),
+                       err.strip().splitlines()[-8:])
+            if not h.writes_of(label) and rc == 0:
+                break
+        st = h.state()
+        problems = h.tenant_problems(st) + h.record_problems(st, settled=True)
+        if problems:
+            h.fail("%s, clean rounds: the tenant is not what the policy says "
+                   "or the ownership records are wrong" % what,
+                   h.with_history(problems))
+
+
+if __name__ == "__main__":
+    unittest.main()
