@@ -190,6 +190,40 @@ office = SPE_E5 > ENTERPRISEPACK
             self.assertEqual(set(licenses(sim.state(), uid(2))),
                              {"ENTERPRISEPACK"})
 
+    def test_precedence_without_a_better_seat_gives_the_next_sku(self):
+        """SPEC 5.1: no free E5 seat, so a user entitled to E5 and E3 gets
+        E3 now, and the swap to E5 in one call once a seat frees."""
+        t = sales_tenant(2)
+        t["skus"][1]["enabled"] = 1                       # SPE_E5: one seat
+        t["users"][1]["licenses"] = [{"sku": "SPE_E5"}]   # taken by hand
+        t["groups"][0]["members"] = [uid(1)]
+        t["groups"].append({"id": gid(2), "displayName": "Leaders",
+                            "members": [uid(1)]})
+        policy = E3_POLICY + """
+[leaders-e5]
+group = %s
+sku = SPE_E5
+
+[precedence]
+office = SPE_E5 > ENTERPRISEPACK
+""" % gid(2)
+        with Sim(t) as sim:
+            rc, _, err = self.once(sim, policy=policy)
+            self.assertEqual(rc, 1, err)  # one user waits for an E5 seat
+            self.assertEqual(set(licenses(sim.state(), uid(1))),
+                             {"ENTERPRISEPACK"})
+            doc = sim.state()
+        doc["users"][1]["licenses"] = []                  # the seat frees
+        with Sim(doc) as sim:
+            rc, _, err = self.once(sim, policy=policy,
+                                   safety="removal_grace = 7d\n"
+                                   "max_removal_percent = 100")
+            self.assertEqual(rc, 0, err)
+            sent = assigns(sim.log())
+            self.assertEqual(len(sent), 1)
+            self.assertEqual(sent[0]["body"]["removeLicenses"], [E3])
+            self.assertEqual(set(licenses(sim.state(), uid(1))), {"SPE_E5"})
+
     def test_grace_then_regained(self):
         with Sim(sales_tenant(3)) as sim:
             self.assertEqual(self.once(sim)[0], 0)
