@@ -4,13 +4,24 @@
  * Exit codes: 0 success, 1 the round ran with problems, 2 usage error or
  * invalid config/policy (nothing contacted), 3 the tenant could not be
  * read (nothing written).  Only main() decides the exit status.
+ *
+ * First of all, whatever the command, the process is made non-dumpable:
+ * it will hold the client secret, a private key or a bearer token, and a
+ * core file (or a same-user ptrace, or /proc/PID/mem) would hand them
+ * out.  The systemd units also set LimitCORE=0.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -34,9 +45,16 @@
 
 enum {
 	EXIT_OK = 0,
+	EXIT_PROBLEM = 1,
 	EXIT_INVALID = 2,
 	EXIT_UNREADABLE = 3,
 };
+
+/* How long `approve` waits for a running round to release the lock. */
+#define APPROVE_WAIT_SEC 30
+
+/* Set by SIGALRM while `approve` waits for the round lock. */
+static volatile sig_atomic_t approve_is_late;
 
 struct args {
 	const char *config;
@@ -221,13 +239,82 @@ static int cmd_round(const struct config *cfg, const struct policy *pol,
 		return r == -EINVAL ? EXIT_INVALID : EXIT_UNREADABLE;
 	r = cycle_run(cfg, pol, g, mode, stdout, &rep);
 	graph_free(g);
+	if (r == -EPROTONOSUPPORT)
+		return EXIT_INVALID; /* a state file from a newer licensed */
 	return r < 0 ? EXIT_UNREADABLE : rep.exit_code;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	approve_is_late = 1;
+}
+
+/*
+ * Lock the file open on fd, waiting at most APPROVE_WAIT_SEC: a blocking
+ * flock() that SIGALRM interrupts (an event wait, no polling).  The timer
+ * repeats each second after the deadline, in case its first signal came
+ * just before flock() started.  0, -ETIMEDOUT, or -errno.
+ */
+static int wait_lock(int fd)
+{
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
+	struct itimerval t = { .it_value = { .tv_sec = APPROVE_WAIT_SEC },
+			       .it_interval = { .tv_sec = 1 } };
+	struct itimerval off = { 0 };
+	int r = 0;
+
+	approve_is_late = 0;
+	(void)sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, &old) < 0)
+		return -errno; /* no SA_RESTART: flock() returns EINTR */
+	if (setitimer(ITIMER_REAL, &t, NULL) < 0)
+		r = -errno;
+	while (r == 0 && flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			r = -errno;
+		else if (approve_is_late)
+			r = -ETIMEDOUT;
+	(void)setitimer(ITIMER_REAL, &off, NULL);
+	(void)sigaction(SIGALRM, &old, NULL);
+	return r;
+}
+
+/*
+ * The round lock, for approve.  A round reads the approval when it starts
+ * and deletes it when it ends: an approval written in between would be
+ * deleted unused.  So approve takes the lock too, and when a round holds
+ * it, says so and waits for that round to end (bounded: APPROVE_WAIT_SEC).
+ * Returns the locked fd, -ETIMEDOUT, or -errno.
+ */
+static int approve_lock(const char *dir)
+{
+	char path[4096];
+	int fd = state_lock(dir), r;
+
+	if (fd != -EWOULDBLOCK)
+		return fd;
+	log_info("licensed: waiting for the running round to finish (at "
+		 "most %d s)",
+		 APPROVE_WAIT_SEC);
+	/* The file exists: state_lock() has created it and set its owner. */
+	if (snprintf(path, sizeof(path), "%s/lock", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	r = wait_lock(fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
 }
 
 static int cmd_approve(const struct config *cfg, const char *operand)
 {
 	uint64_t n = 0;
-	int r;
+	int lock, r;
 
 	if (!operand) {
 		log_error("licensed: approve needs the number of removals to "
@@ -239,7 +326,21 @@ static int cmd_approve(const struct config *cfg, const char *operand)
 			  operand);
 		return EXIT_INVALID;
 	}
+	lock = approve_lock(cfg->state_dir);
+	if (lock == -ETIMEDOUT) {
+		log_error("licensed: a round is still running after %d s; "
+			  "nothing approved, run 'licensed approve %llu' again "
+			  "when it has finished",
+			  APPROVE_WAIT_SEC, (unsigned long long)n);
+		return EXIT_PROBLEM;
+	}
+	if (lock < 0) {
+		log_error("licensed: cannot lock '%s/lock': %s", cfg->state_dir,
+			  strerror(-lock));
+		return EXIT_UNREADABLE;
+	}
 	r = state_approval_set(cfg->state_dir, n);
+	close(lock);
 	if (r < 0) {
 		log_error("licensed: cannot write '%s/approval': %s",
 			  cfg->state_dir, strerror(-r));
@@ -301,6 +402,10 @@ int main(int argc, char **argv)
 	struct args a;
 	int rc;
 
+	/* Before anything is read (see the head of this file). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_warning("licensed: cannot disable core dumps: %s, ignoring",
+			    strerror(errno));
 	if (parse_args(argc, argv, &a) < 0) {
 		usage(stderr);
 		return EXIT_INVALID;

@@ -1,11 +1,15 @@
 /*
  * online: `licensed check --online`.  See online.h.
  *
- * Reads what a round would read (SKUs, then each group of the policy once,
- * with its transitive members) and reports, without writing anything:
- * every SKU, plan and group the tenant does not have, as FILE:LINE errors
+ * Reads the tenant exactly as a round does (tenant_read_named: SKUs, each
+ * group of the policy once with its transitive members, the holders of
+ * every managed SKU), so that a check that passes means a round can read
+ * what it needs, and reports, without writing anything: every SKU, plan
+ * and group the tenant does not have, each named, as FILE:LINE errors
  * (exit 2); the seats of each managed SKU and the members of each rule.
  * Any read that fails ends the check with exit 3.
+ *
+ * It does not plan: what a round would change is `licensed plan`.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +18,7 @@
 #include "daemon/client.h"
 #include "daemon/log.h"
 #include "daemon/online.h"
+#include "daemon/tenant.h"
 #include "policy/guidmap.h"
 #include "policy/policy.h"
 
@@ -23,23 +28,13 @@ enum {
 	ONLINE_UNREADABLE = 3,
 };
 
-struct group_read {
-	struct guid id;
-	char *name; /* NULL when the group does not exist */
-	struct guid *users;
-	size_t n_users;
-	size_t n_disabled;
-};
-
 struct online {
 	FILE *f;
 	const struct policy *p;
 	struct graph *g;
-	struct sku *skus;
-	size_t n_skus;
-	struct guidmap group_index; /* group id -> index in groups */
-	struct group_read *groups;
-	size_t n_groups;
+	struct snapshot snap;
+	char **names;		    /* per snap.groups; NULL: not found */
+	struct guidmap group_index; /* group id -> index in snap.groups */
 	struct diags problems;
 	struct diags warnings;
 };
@@ -56,121 +51,100 @@ static int check_plans(struct online *o, const struct rule *r,
 	return 0;
 }
 
-/* SKUs and plans of every rule, SKUs of every chain. */
-static int check_skus(struct online *o)
+/* The SKU of a rule and, when it exists, its plans. */
+static int check_sku(struct online *o, const struct rule *rule)
+{
+	const struct sku *s =
+		policy_find_sku(o->snap.skus, o->snap.n_skus, &rule->sku);
+
+	if (!s)
+		return diags_add(&o->problems, rule->at.file, rule->at.line,
+				 "rule '%s': SKU '%s' is not subscribed in the "
+				 "tenant",
+				 rule->name, rule->sku.name);
+	if (!s->is_for_users)
+		return diags_add(
+			&o->problems, rule->at.file, rule->at.line,
+			"rule '%s': SKU %s cannot be assigned to users",
+			rule->name, s->part_number);
+	return check_plans(o, rule, s);
+}
+
+static const struct group_members *find_group(const struct online *o,
+					      const struct guid *id)
+{
+	size_t i;
+
+	if (!guidmap_get(&o->group_index, id, &i))
+		return NULL;
+	return &o->snap.groups[i];
+}
+
+/* Every group of a rule the tenant does not have, each by its id. */
+static int check_groups(struct online *o, const struct rule *rule)
+{
+	char id[GUID_STRLEN + 1];
+	int r = 0;
+
+	for (size_t j = 0; j < rule->n_groups && r == 0; j++) {
+		const struct group_members *gm =
+			find_group(o, &rule->groups[j]);
+
+		if (gm && gm->is_found)
+			continue;
+		guid_format(&rule->groups[j], id);
+		r = diags_add(&o->problems, rule->at.file, rule->at.line,
+			      "rule '%s': group %s does not exist in the "
+			      "tenant",
+			      rule->name, id);
+	}
+	return r;
+}
+
+/* SKUs, plans and groups of every rule; SKUs of every chain. */
+static int check_policy(struct online *o)
 {
 	const struct policy *p = o->p;
 	int r = 0;
 
 	for (size_t i = 0; i < p->n_rules && r == 0; i++) {
-		const struct rule *rule = &p->rules[i];
-		const struct sku *s =
-			policy_find_sku(o->skus, o->n_skus, &rule->sku);
-
-		if (!s)
-			r = diags_add(&o->problems, rule->at.file,
-				      rule->at.line,
-				      "rule '%s': SKU '%s' is not subscribed "
-				      "in the tenant",
-				      rule->name, rule->sku.name);
-		else if (!s->is_for_users)
-			r = diags_add(&o->problems, rule->at.file,
-				      rule->at.line,
-				      "rule '%s': SKU %s cannot be assigned "
-				      "to users",
-				      rule->name, s->part_number);
-		else
-			r = check_plans(o, rule, s);
+		r = check_sku(o, &p->rules[i]);
+		if (r == 0)
+			r = check_groups(o, &p->rules[i]);
 	}
-	for (size_t i = 0; i < p->n_chains && r == 0; i++)
-		for (size_t j = 0; j < p->chains[i].n_skus && r == 0; j++)
-			if (!policy_find_sku(o->skus, o->n_skus,
-					     &p->chains[i].skus[j]))
-				r = diags_add(&o->warnings,
-					      p->chains[i].at.file,
-					      p->chains[i].at.line,
+	for (size_t i = 0; i < p->n_chains && r == 0; i++) {
+		const struct chain *ch = &p->chains[i];
+
+		for (size_t j = 0; j < ch->n_skus && r == 0; j++)
+			if (!policy_find_sku(o->snap.skus, o->snap.n_skus,
+					     &ch->skus[j]))
+				r = diags_add(&o->warnings, ch->at.file,
+					      ch->at.line,
 					      "precedence '%s': SKU '%s' is "
 					      "not subscribed; it ranks "
 					      "nothing",
-					      p->chains[i].name,
-					      p->chains[i].skus[j].name);
+					      ch->name, ch->skus[j].name);
+	}
 	return r;
 }
 
-static int keep_members(struct group_read *gr, struct user *users, size_t n)
+static int index_groups(struct online *o)
 {
-	gr->users = calloc(n ? n : 1, sizeof(*gr->users));
-	if (!gr->users)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		gr->users[i] = users[i].id;
-		gr->n_disabled += !users[i].is_enabled;
-	}
-	gr->n_users = n;
-	return 0;
-}
+	size_t ignored;
+	int r = 0;
 
-/* Read one group and its members; -ENOENT is recorded, not returned. */
-static int read_group(struct online *o, struct group_read *gr)
-{
-	struct graph_failure f;
-	struct user *users = NULL;
-	size_t n = 0;
-	int r;
-
-	r = graph_read_group(o->g, &gr->id, &gr->name, &f);
-	if (r == -ENOENT)
-		return 0;
-	if (r == 0)
-		r = graph_read_members(o->g, &gr->id, &users, &n, &f);
-	if (r < 0) {
-		log_error("cannot read the tenant: %s", f.text);
-		return r;
-	}
-	r = keep_members(gr, users, n);
-	for (size_t i = 0; i < n; i++)
-		decode_user_clear(&users[i]);
-	free(users);
-	return r;
-}
-
-/* Every group of the policy, each read once, in rule order. */
-static int read_groups(struct online *o)
-{
-	const struct policy *p = o->p;
-
-	for (size_t i = 0; i < p->n_rules; i++)
-		for (size_t j = 0; j < p->rules[i].n_groups; j++) {
-			const struct guid *id = &p->rules[i].groups[j];
-			struct group_read *v;
-			size_t at;
-			int r = guidmap_put(&o->group_index, id, o->n_groups,
-					    &at);
-
-			if (r <= 0) {
-				if (r < 0)
-					return r;
-				continue;
-			}
-			v = realloc(o->groups, (o->n_groups + 1) * sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			o->groups = v;
-			memset(&v[o->n_groups], 0, sizeof(*v));
-			v[o->n_groups].id = *id;
-			r = read_group(o, &v[o->n_groups++]);
-			if (r < 0)
-				return r;
-		}
-	return 0;
+	for (size_t i = 0; i < o->snap.n_groups && r >= 0; i++)
+		r = guidmap_put(&o->group_index, &o->snap.groups[i].id, i,
+				&ignored);
+	return r < 0 ? r : 0;
 }
 
 static void print_skus(struct online *o)
 {
 	size_t n_managed = 0;
 
-	for (size_t i = 0; i < o->n_skus; i++) {
-		const struct sku *s = &o->skus[i];
+	for (size_t i = 0; i < o->snap.n_skus; i++) {
+		const struct sku *s = &o->snap.skus[i];
 		bool is_managed = false;
 
 		for (size_t j = 0; j < o->p->n_rules && !is_managed; j++)
@@ -187,61 +161,67 @@ static void print_skus(struct online *o)
 			s->warning ? " (some units in warning)" : "");
 	}
 	fprintf(o->f, "  %zu managed, %zu other SKUs subscribed\n", n_managed,
-		o->n_skus - n_managed);
+		o->snap.n_skus - n_managed);
 }
 
-/* Distinct users over the groups of one rule. */
-static int rule_members(struct online *o, const struct rule *r, size_t *ret_n,
-			size_t *ret_missing)
+/*
+ * Distinct users over the groups of rule i.  mark[u] holds the last rule
+ * (plus one) that counted user u, so no per-rule set is needed.
+ */
+static size_t rule_members(const struct online *o, size_t i, size_t *mark)
 {
-	struct guidmap seen = { 0 };
-	size_t missing = 0, ignored;
-	int rc = 0;
+	const struct rule *r = &o->p->rules[i];
+	size_t n = 0;
 
-	for (size_t j = 0; j < r->n_groups && rc >= 0; j++) {
-		size_t gi = 0;
-		const struct group_read *gr;
+	for (size_t j = 0; j < r->n_groups; j++) {
+		const struct group_members *gm = find_group(o, &r->groups[j]);
 
-		(void)guidmap_get(&o->group_index, &r->groups[j], &gi);
-		gr = &o->groups[gi];
-		missing += !gr->name;
-		for (size_t u = 0; u < gr->n_users && rc >= 0; u++)
-			rc = guidmap_put(&seen, &gr->users[u], 0, &ignored);
+		for (size_t k = 0; gm && k < gm->n_members; k++) {
+			uint32_t u = gm->members[k];
+
+			n += mark[u] != i + 1;
+			mark[u] = i + 1;
+		}
 	}
-	*ret_n = seen.n;
-	*ret_missing = missing;
-	guidmap_clear(&seen);
-	return rc < 0 ? rc : 0;
+	return n;
+}
+
+static void print_groups(struct online *o)
+{
+	char id[GUID_STRLEN + 1];
+
+	for (size_t i = 0; i < o->snap.n_groups; i++) {
+		const struct group_members *gm = &o->snap.groups[i];
+		size_t n_disabled = 0;
+
+		if (!gm->is_found)
+			continue;
+		for (size_t k = 0; k < gm->n_members; k++)
+			n_disabled += !o->snap.users[gm->members[k]].is_enabled;
+		guid_format(&gm->id, id);
+		fprintf(o->f, "  group %s '%s': %zu users (%zu disabled)\n", id,
+			o->names[i] ? o->names[i] : "", gm->n_members,
+			n_disabled);
+	}
 }
 
 static int print_rules(struct online *o)
 {
+	size_t n_users = o->snap.n_users;
+	size_t *mark = calloc(n_users ? n_users : 1, sizeof(*mark));
+
+	if (!mark)
+		return -ENOMEM;
 	for (size_t i = 0; i < o->p->n_rules; i++) {
 		const struct rule *r = &o->p->rules[i];
-		size_t n = 0, missing = 0;
-		int rc = rule_members(o, r, &n, &missing);
+		size_t n = rule_members(o, i, mark);
 
-		if (rc < 0)
-			return rc;
 		fprintf(o->f, "  rule %s: %s to %zu %s in %zu %s\n", r->name,
 			r->sku.name, n, n == 1 ? "user" : "users", r->n_groups,
 			r->n_groups == 1 ? "group" : "groups");
-		if (missing &&
-		    diags_add(&o->problems, r->at.file, r->at.line,
-			      "rule '%s': %zu of its groups do not exist",
-			      r->name, missing) < 0)
-			return -ENOMEM;
 	}
-	for (size_t i = 0; i < o->n_groups; i++) {
-		char id[GUID_STRLEN + 1];
-
-		if (!o->groups[i].name)
-			continue;
-		guid_format(&o->groups[i].id, id);
-		fprintf(o->f, "  group %s '%s': %zu users (%zu disabled)\n", id,
-			o->groups[i].name, o->groups[i].n_users,
-			o->groups[i].n_disabled);
-	}
+	free(mark);
+	print_groups(o);
 	return 0;
 }
 
@@ -254,17 +234,15 @@ static void print_diags(struct diags *d, int priority)
 		diags_format(d, i, line, sizeof(line));
 		log_msg(priority, "%s", line);
 	}
+	if (d->n_dropped)
+		log_msg(priority, "... and %zu more", d->n_dropped);
 }
 
 static void online_clear(struct online *o)
 {
-	for (size_t i = 0; i < o->n_groups; i++) {
-		free(o->groups[i].name);
-		free(o->groups[i].users);
-	}
-	free(o->groups);
+	tenant_names_free(o->names, o->snap.n_groups);
+	tenant_free(&o->snap);
 	guidmap_clear(&o->group_index);
-	decode_skus_free(o->skus, o->n_skus);
 	diags_clear(&o->problems);
 	diags_clear(&o->warnings);
 	graph_free(o->g);
@@ -273,7 +251,7 @@ static void online_clear(struct online *o)
 int online_check(FILE *f, const struct config *c, const struct policy *p)
 {
 	struct online o = { .f = f, .p = p };
-	struct graph_failure fail;
+	struct graph_failure fail = { 0 };
 	int r, rc = ONLINE_UNREADABLE;
 
 	r = client_open(c, NULL, &o.g);
@@ -281,20 +259,27 @@ int online_check(FILE *f, const struct config *c, const struct policy *p)
 		rc = r == -EINVAL ? ONLINE_MISMATCH : ONLINE_UNREADABLE;
 		goto out;
 	}
-	r = graph_read_skus(o.g, &o.skus, &o.n_skus, &fail);
+	graph_round_start(o.g);
+	r = tenant_read_named(o.g, p, &o.snap, &o.names, &fail);
 	if (r < 0) {
 		log_error("cannot read the tenant: %s", fail.text);
 		goto out;
 	}
-	if (check_skus(&o) < 0 || read_groups(&o) < 0)
+	r = index_groups(&o);
+	if (r == 0)
+		r = check_policy(&o);
+	if (r == 0) {
+		fprintf(f, "tenant %s\n", c->tenant_id);
+		print_skus(&o);
+		r = print_rules(&o);
+	}
+	if (r < 0) {
+		log_error("cannot check the policy: %s", strerror(-r));
 		goto out;
-	fprintf(f, "tenant %s\n", c->tenant_id);
-	print_skus(&o);
-	if (print_rules(&o) < 0)
-		goto out;
+	}
 	print_diags(&o.warnings, LOG_WARNING);
 	print_diags(&o.problems, LOG_ERR);
-	rc = o.problems.n ? ONLINE_MISMATCH : ONLINE_OK;
+	rc = diags_count(&o.problems) ? ONLINE_MISMATCH : ONLINE_OK;
 	if (rc == ONLINE_OK)
 		fprintf(f, "ok: every SKU, plan and group of the policy is in "
 			   "the tenant\n");

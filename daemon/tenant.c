@@ -16,6 +16,8 @@ struct builder {
 	size_t cap_users;
 	struct guidmap users;  /* user id -> index */
 	struct guidmap groups; /* group id -> index */
+	char **names;	       /* per group, or NULL when not kept */
+	bool is_naming;	       /* keep the groups' display names */
 };
 
 /* Keep u (moved) unless known; return its index through *ret. */
@@ -67,8 +69,9 @@ static int add_users(struct builder *b, struct user *list, size_t n,
 	return r;
 }
 
+/* Read group gm and its members; *ret_name (may be NULL) keeps its name. */
 static int read_group(struct builder *b, struct group_members *gm,
-		      struct graph_failure *reterr)
+		      char **ret_name, struct graph_failure *reterr)
 {
 	struct user *list = NULL;
 	char *name = NULL;
@@ -76,6 +79,10 @@ static int read_group(struct builder *b, struct group_members *gm,
 	int r;
 
 	r = graph_read_group(b->g, &gm->id, &name, reterr);
+	if (r == 0 && ret_name) {
+		*ret_name = name;
+		name = NULL;
+	}
 	free(name);
 	if (r == -ENOENT)
 		return 0; /* is_found stays false: the planner reports it */
@@ -88,6 +95,28 @@ static int read_group(struct builder *b, struct group_members *gm,
 	return add_users(b, list, n, &gm->members);
 }
 
+/* Room for one more group (and its name, when kept). */
+static int grow_groups(struct builder *b)
+{
+	struct snapshot *s = b->s;
+	struct group_members *v;
+	char **names;
+
+	v = realloc(s->groups, (s->n_groups + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->groups = v;
+	memset(&v[s->n_groups], 0, sizeof(*v));
+	if (!b->is_naming)
+		return 0;
+	names = realloc(b->names, (s->n_groups + 1) * sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	b->names = names;
+	names[s->n_groups] = NULL;
+	return 0;
+}
+
 static int read_groups(struct builder *b, const struct policy *p,
 		       struct graph_failure *reterr)
 {
@@ -95,23 +124,23 @@ static int read_groups(struct builder *b, const struct policy *p,
 
 	for (size_t i = 0; i < p->n_rules; i++)
 		for (size_t j = 0; j < p->rules[i].n_groups; j++) {
-			struct group_members *v;
-			size_t at;
+			size_t at, k = s->n_groups;
 			int r = guidmap_put(&b->groups, &p->rules[i].groups[j],
-					    s->n_groups, &at);
+					    k, &at);
 
 			if (r <= 0) {
 				if (r < 0)
 					return r;
 				continue;
 			}
-			v = realloc(s->groups, (s->n_groups + 1) * sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			s->groups = v;
-			memset(&v[s->n_groups], 0, sizeof(*v));
-			v[s->n_groups].id = p->rules[i].groups[j];
-			r = read_group(b, &v[s->n_groups++], reterr);
+			r = grow_groups(b);
+			if (r < 0)
+				return r;
+			s->groups[k].id = p->rules[i].groups[j];
+			s->n_groups++;
+			r = read_group(b, &s->groups[k],
+				       b->is_naming ? &b->names[k] : NULL,
+				       reterr);
 			if (r < 0)
 				return r;
 		}
@@ -143,29 +172,60 @@ static int read_holders(struct builder *b, const struct policy *p,
 	return r;
 }
 
-int tenant_read(struct graph *g, const struct policy *p, struct snapshot *ret,
-		struct graph_failure *reterr)
+static int read_tenant(struct builder *b, const struct policy *p,
+		       struct graph_failure *reterr)
 {
-	struct snapshot s = { 0 };
-	struct builder b = { .g = g, .s = &s };
+	struct snapshot *s = b->s;
 	int r;
 
-	r = graph_read_skus(g, &s.skus, &s.n_skus, reterr);
+	r = graph_read_skus(b->g, &s->skus, &s->n_skus, reterr);
 	if (r == 0)
-		r = read_groups(&b, p, reterr);
+		r = read_groups(b, p, reterr);
 	if (r == 0)
-		r = read_holders(&b, p, reterr);
+		r = read_holders(b, p, reterr);
 	if (r == -ENOMEM)
 		(void)snprintf(reterr->text, sizeof(reterr->text),
 			       "out of memory");
+	return r;
+}
+
+int tenant_read(struct graph *g, const struct policy *p, struct snapshot *ret,
+		struct graph_failure *reterr)
+{
+	return tenant_read_named(g, p, ret, NULL, reterr);
+}
+
+int tenant_read_named(struct graph *g, const struct policy *p,
+		      struct snapshot *ret, char ***ret_names,
+		      struct graph_failure *reterr)
+{
+	struct snapshot s = { 0 };
+	struct builder b = { .g = g, .s = &s, .is_naming = ret_names != NULL };
+	int r;
+
+	r = read_tenant(&b, p, reterr);
+	if (r == 0 && ret_names) {
+		*ret_names = b.names;
+		b.names = NULL;
+	}
 	if (r == 0) {
 		*ret = s;
 		memset(&s, 0, sizeof(s));
 	}
+	tenant_names_free(b.names, s.n_groups);
 	guidmap_clear(&b.users);
 	guidmap_clear(&b.groups);
 	tenant_free(&s);
 	return r;
+}
+
+void tenant_names_free(char **names, size_t n)
+{
+	if (!names)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 void tenant_free(struct snapshot *s)
