@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "daemon/log.h"
 #include "daemon/report.h"
 #include "daemon/state.h"
 #include "policy/plan_print.h"
@@ -272,14 +273,19 @@ static int status_object(const struct config *c, cJSON **ret)
 	free(text);
 	cJSON_AddItemToObject(o, "last_round",
 			      last ? last : cJSON_CreateNull());
-	r = state_load(c->state_dir, &st);
-	if (r < 0) {
+	/* Read only: status holds no round lock, so it moves nothing aside. */
+	r = state_inspect(c->state_dir, &st);
+	if (r < 0 && r != -EPROTONOSUPPORT) {
+		log_error("%s", st.problem);
+		state_free(&st);
 		cJSON_Delete(o);
 		return r;
 	}
-	cJSON_AddStringToObject(o, "state",
-				st.is_untrusted ? st.problem : "ok");
-	cJSON_AddNumberToObject(o, "owned", (double)st.n_owned);
+	cJSON_AddStringToObject(o, "state", st.problem[0] ? st.problem : "ok");
+	if (r < 0) /* a newer licensed's file: its records are unknown */
+		cJSON_AddNullToObject(o, "owned");
+	else
+		cJSON_AddNumberToObject(o, "owned", (double)st.n_owned);
 	cJSON_AddItemToObject(o, "pending_removals",
 			      pending_json(c, &st, last));
 	if (state_approval_get(c->state_dir, &approved) == 1)
