@@ -218,7 +218,9 @@ class Daemon(unittest.TestCase):
                               state_dir=os.path.join(self.work, "state"),
                               daemon="interval = 1s")
             self.start(conf)
-            t0, _ = self.manager.wait_for("STATUS=last round could not read")
+            t0, s0 = self.manager.wait_for("STATUS=last round ")
+            self.assertRegex(s0, r"^STATUS=last round \d\d:\d\d could not "
+                             r"read the tenant, nothing written; next ")
             sim.set_faults({})
             t1, s1 = self.manager.wait_for("STATUS=last round ", after=t0 + 0.01)
             # The wait after a failure is 2 intervals (+ jitter), not 1.
