@@ -205,8 +205,8 @@ static void stopped_words(const struct round *r, char *buf, size_t size)
 		       "%zu of %zu changes sent (%zu applied, %zu refused, "
 		       "%zu without answer), %zu not sent",
 		       sent, sent + rep->unsent,
-		       rep->assigned + rep->removed + rep->updated,
-		       rep->failed, rep->unknown, rep->unsent);
+		       rep->assigned + rep->removed + rep->updated, rep->failed,
+		       rep->unknown, rep->unsent);
 }
 
 static void writes_stopped(struct round *r, const struct writes *w)
@@ -217,8 +217,8 @@ static void writes_stopped(struct round *r, const struct writes *w)
 
 	stopped_words(r, words, sizeof(words));
 	r->rep.wait_sec = w->failure.wait_sec;
-	journal_record(LOG_ERR, &f, "writes stopped: %s; %s",
-		       w->failure.text, words);
+	journal_record(LOG_ERR, &f, "writes stopped: %s; %s", w->failure.text,
+		       words);
 	problem(r, "writes stopped: %s; %s", w->failure.text, words);
 }
 
@@ -230,8 +230,9 @@ static int send_writes(struct round *r, const struct events *e)
 	int rc = writes_build(&r->plan, &r->snap, &w);
 
 	if (rc == 0 && save_state(r, NULL) < 0) {
-		problem(r, "cannot save the state in '%s' before writing; "
-			   "nothing was written",
+		problem(r,
+			"cannot save the state in '%s' before writing; "
+			"nothing was written",
 			r->c->state_dir);
 		goto out;
 	}

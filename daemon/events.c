@@ -64,8 +64,7 @@ static void record_change(const struct events *e, const struct plan_item *it,
 	journal_record(LOG_ERR, &f, "%s %s %s: %s%s%s%s",
 		       res->outcome == GRAPH_UNKNOWN ? "no answer to"
 						     : "failed to",
-		       f.action, f.sku, f.upn,
-		       graph_outcome_name(res->outcome),
+		       f.action, f.sku, f.upn, graph_outcome_name(res->outcome),
 		       res->message[0] ? ": " : "", res->message);
 	if (res->is_location_set)
 		log_info("usage location of %s set; the assignment did not "
@@ -105,8 +104,8 @@ void events_dry_run(const struct events *e)
 			continue;
 		plan_item_text(e->plan, it, e->p, e->s, text, sizeof(text));
 		log_info("dry run: would %s %s %s: %s", action_word(it->action),
-			 e->s->skus[it->sku].part_number, e->s->users[it->user].upn,
-			 text);
+			 e->s->skus[it->sku].part_number,
+			 e->s->users[it->user].upn, text);
 	}
 }
 
@@ -151,11 +150,11 @@ static void removals_held(const struct events *e, bool has_approval,
 		       "%llu, max_removal_percent %llu); to apply them in the "
 		       "next round: licensed approve %zu",
 		       t->capped, (unsigned long long)e->c->max_removals,
-		       (unsigned long long)e->c->max_removal_percent, t->capped);
+		       (unsigned long long)e->c->max_removal_percent,
+		       t->capped);
 }
 
-void events_holds(const struct events *e, bool has_approval,
-		  uint64_t approved)
+void events_holds(const struct events *e, bool has_approval, uint64_t approved)
 {
 	const struct plan_totals *t = &e->plan->totals;
 	struct journal_fields f = { .message_id = JOURNAL_NO_USAGE_LOCATION,

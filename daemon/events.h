@@ -29,8 +29,7 @@ void events_changes(const struct events *e, const struct writes *w);
 void events_dry_run(const struct events *e);
 
 /* Seats short per SKU, users without location, removals held. */
-void events_holds(const struct events *e, bool has_approval,
-		  uint64_t approved);
+void events_holds(const struct events *e, bool has_approval, uint64_t approved);
 
 /* The round's closing record. */
 void events_round(const struct round_report *rep);

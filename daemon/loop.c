@@ -211,7 +211,8 @@ static void notify_status(const struct round_report *r, uint64_t delay_usec)
 
 static int do_round(struct loop *l)
 {
-	struct round_report rep = { .exit_code = 3, .is_read_failed = true };
+	struct round_report rep = { .exit_code = EXITCODE_UNREADABLE,
+				    .is_read_failed = true };
 	uint64_t delay;
 	int r = cycle_run(&l->cfg, &l->pol, l->g, CYCLE_APPLY, stdout, &rep);
 
@@ -342,7 +343,7 @@ int loop_run(const char *config_path, struct config *cfg, struct policy *pol)
 			  .signal_fd = -1,
 			  .round_fd = -1,
 			  .watchdog_fd = -1 };
-	int r, rc = 1;
+	int r, rc = EXITCODE_INCOMPLETE;
 
 	memset(cfg, 0, sizeof(*cfg)); /* the loop owns them now */
 	memset(pol, 0, sizeof(*pol));
@@ -355,7 +356,7 @@ int loop_run(const char *config_path, struct config *cfg, struct policy *pol)
 	}
 	r = open_client(&l);
 	if (r < 0) {
-		rc = 2;
+		rc = EXITCODE_INVALID;
 		goto out;
 	}
 	(void)sd_notify(0, "READY=1\nSTATUS=first round running");
@@ -369,9 +370,7 @@ int loop_run(const char *config_path, struct config *cfg, struct policy *pol)
 		log_error("event loop failed: %s", strerror(-r));
 	else
 		log_info("licensed stopped");
-	rc = r == -EPROTONOSUPPORT ? EXITCODE_INVALID
-	     : r < 0		  ? 1
-				  : EXITCODE_OK;
+	rc = r == -EPROTONOSUPPORT ? EXITCODE_INVALID : r < 0 ? 1 : EXITCODE_OK;
 out:
 	close_fds(&l);
 	graph_free(l.g);

@@ -30,6 +30,7 @@
 #include "config/value.h"
 #include "daemon/client.h"
 #include "daemon/cycle.h"
+#include "daemon/exitcode.h"
 #include "daemon/journal.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
@@ -42,13 +43,6 @@
 #ifndef LICENSED_VERSION
 #define LICENSED_VERSION "unknown"
 #endif
-
-enum {
-	EXIT_OK = 0,
-	EXIT_PROBLEM = 1,
-	EXIT_INVALID = 2,
-	EXIT_UNREADABLE = 3,
-};
 
 /* How long `approve` waits for a running round to release the lock. */
 #define APPROVE_WAIT_SEC 30
@@ -183,7 +177,7 @@ static void print_diags(struct diags *d)
 }
 
 /*
- * Load the config and, with pol, the policy.  Returns 0, or EXIT_INVALID
+ * Load the config and, with pol, the policy.  Returns 0, or EXITCODE_INVALID
  * after printing every problem, or -errno.
  */
 static int load(const char *path, struct config *cfg, struct policy *pol)
@@ -199,7 +193,7 @@ static int load(const char *path, struct config *cfg, struct policy *pol)
 		log_error("licensed: %zu %s; nothing was contacted",
 			  diags_count(&diags),
 			  diags_count(&diags) == 1 ? "error" : "errors");
-		r = EXIT_INVALID;
+		r = EXITCODE_INVALID;
 	} else if (r < 0) {
 		log_error("licensed: cannot load the configuration: %s",
 			  strerror(-r));
@@ -219,11 +213,11 @@ static int cmd_check(const struct config *cfg, const struct policy *pol,
 	if (r < 0) {
 		log_error("licensed: cannot write the summary: %s",
 			  strerror(-r));
-		return EXIT_INVALID;
+		return EXITCODE_INVALID;
 	}
 	printf("ok: config and policy are valid (offline: groups, SKUs and "
 	       "plans are resolved by 'check --online' and at each round)\n");
-	return EXIT_OK;
+	return EXITCODE_OK;
 }
 
 /* once, plan and plan --json: one round against the tenant. */
@@ -236,12 +230,13 @@ static int cmd_round(const struct config *cfg, const struct policy *pol,
 
 	r = client_open(cfg, NULL, &g);
 	if (r < 0)
-		return r == -EINVAL ? EXIT_INVALID : EXIT_UNREADABLE;
+		return r == -EINVAL ? EXITCODE_INVALID : EXITCODE_UNREADABLE;
 	r = cycle_run(cfg, pol, g, mode, stdout, &rep);
 	graph_free(g);
 	if (r == -EPROTONOSUPPORT)
-		return EXIT_INVALID; /* a state file from a newer licensed */
-	return r < 0 ? EXIT_UNREADABLE : rep.exit_code;
+		return EXITCODE_INVALID; /* a state file from a newer licensed
+					  */
+	return r < 0 ? EXITCODE_UNREADABLE : rep.exit_code;
 }
 
 static void on_alarm(int sig)
@@ -319,12 +314,12 @@ static int cmd_approve(const struct config *cfg, const char *operand)
 	if (!operand) {
 		log_error("licensed: approve needs the number of removals to "
 			  "allow (see 'licensed status')");
-		return EXIT_INVALID;
+		return EXITCODE_INVALID;
 	}
 	if (value_uint(operand, 1, UINT32_MAX, &n) < 0) {
 		log_error("licensed: '%s' is not a number of removals",
 			  operand);
-		return EXIT_INVALID;
+		return EXITCODE_INVALID;
 	}
 	lock = approve_lock(cfg->state_dir);
 	if (lock == -ETIMEDOUT) {
@@ -332,24 +327,24 @@ static int cmd_approve(const struct config *cfg, const char *operand)
 			  "nothing approved, run 'licensed approve %llu' again "
 			  "when it has finished",
 			  APPROVE_WAIT_SEC, (unsigned long long)n);
-		return EXIT_PROBLEM;
+		return EXITCODE_INCOMPLETE;
 	}
 	if (lock < 0) {
 		log_error("licensed: cannot lock '%s/lock': %s", cfg->state_dir,
 			  strerror(-lock));
-		return EXIT_UNREADABLE;
+		return EXITCODE_UNREADABLE;
 	}
 	r = state_approval_set(cfg->state_dir, n);
 	close(lock);
 	if (r < 0) {
 		log_error("licensed: cannot write '%s/approval': %s",
 			  cfg->state_dir, strerror(-r));
-		return EXIT_UNREADABLE;
+		return EXITCODE_UNREADABLE;
 	}
 	printf("approved: the next round may apply up to %llu held "
 	       "removals\n",
 	       (unsigned long long)n);
-	return EXIT_OK;
+	return EXITCODE_OK;
 }
 
 static int dispatch(const struct args *a)
@@ -362,7 +357,7 @@ static int dispatch(const struct args *a)
 
 	r = load(a->config, &cfg, needs_policy ? &pol : NULL);
 	if (r != 0) {
-		r = r < 0 ? EXIT_UNREADABLE : r;
+		r = r < 0 ? EXITCODE_UNREADABLE : r;
 		goto out;
 	}
 	if (strcmp(c, "check") == 0)
@@ -374,8 +369,8 @@ static int dispatch(const struct args *a)
 			      a->is_json ? CYCLE_PLAN_JSON : CYCLE_PLAN);
 	else if (strcmp(c, "status") == 0)
 		r = report_status(stdout, &cfg, a->is_json) < 0
-			    ? EXIT_UNREADABLE
-			    : EXIT_OK;
+			    ? EXITCODE_UNREADABLE
+			    : EXITCODE_OK;
 	else if (strcmp(c, "approve") == 0)
 		r = cmd_approve(&cfg, a->operand);
 	else
@@ -408,14 +403,14 @@ int main(int argc, char **argv)
 			    strerror(errno));
 	if (parse_args(argc, argv, &a) < 0) {
 		usage(stderr);
-		return EXIT_INVALID;
+		return EXITCODE_INVALID;
 	}
 	if (a.is_help || a.is_version) {
 		if (a.is_help)
 			usage(stdout);
 		else
 			printf("licensed %s\n", LICENSED_VERSION);
-		return EXIT_OK;
+		return EXITCODE_OK;
 	}
 	if (!a.command || !is_command(a.command)) {
 		if (a.command)
@@ -423,12 +418,12 @@ int main(int argc, char **argv)
 		else
 			log_error("licensed: no command given");
 		usage(stderr);
-		return EXIT_INVALID;
+		return EXITCODE_INVALID;
 	}
 	journal_open(strcmp(a.command, "run") == 0);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		log_error("licensed: cannot initialise libcurl");
-		return EXIT_UNREADABLE;
+		return EXITCODE_UNREADABLE;
 	}
 	rc = dispatch(&a);
 	curl_global_cleanup();

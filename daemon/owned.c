@@ -131,8 +131,8 @@ int owned_next(const struct owned_input *in, struct state *ret)
 	for (size_t i = 0; i < plan->n_items && r >= 0; i++)
 		r = guidmap_put(&first, &in->s->users[plan->items[i].user].id,
 				i, &ignored);
-	next.owned = calloc(plan->n_owned + plan->n_items + 1,
-			    sizeof(*next.owned));
+	next.owned =
+		calloc(plan->n_owned + plan->n_items + 1, sizeof(*next.owned));
 	next.pending = calloc(plan->n_items + 1, sizeof(*next.pending));
 	if (r < 0 || !next.owned || !next.pending) {
 		r = -ENOMEM;

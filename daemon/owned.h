@@ -33,9 +33,9 @@ struct owned_input {
 	const struct policy *p;
 	const struct snapshot *s;
 	const struct plan *plan;
-	const struct state *st;		/* what the round started from */
-	const enum owned_fate *fate;	/* per plan item */
-	int64_t now;			/* wall clock: when the adds went out */
+	const struct state *st;	     /* what the round started from */
+	const enum owned_fate *fate; /* per plan item */
+	int64_t now;		     /* wall clock: when the adds went out */
 	uint64_t round;
 };
 

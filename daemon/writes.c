@@ -106,7 +106,8 @@ static void fill_write(struct writes *w, const struct plan *plan,
 	for (size_t i = a; i < b; i++)
 		if (is_go(&plan->items[i]) &&
 		    plan->items[i].action == PLAN_REMOVE)
-			removes[gw->n_removes++] = s->skus[plan->items[i].sku].id;
+			removes[gw->n_removes++] =
+				s->skus[plan->items[i].sku].id;
 	used->n_guids += gw->n_removes;
 	w->n_writes++;
 }
@@ -144,8 +145,7 @@ out:
 
 int writes_apply(struct graph *g, struct writes *w)
 {
-	int r = graph_apply(g, w->writes, w->n_writes, w->results,
-			    &w->failure);
+	int r = graph_apply(g, w->writes, w->n_writes, w->results, &w->failure);
 
 	if (r >= 0)
 		return 0;

@@ -25,7 +25,7 @@ struct writes {
 	uint32_t *write_of;	      /* per plan item: its write, PLAN_NONE */
 	struct license_add *adds;     /* pools the writes point into */
 	struct guid *guids;
-	bool is_stopped;	      /* the phase ended before the last write */
+	bool is_stopped; /* the phase ended before the last write */
 	struct graph_failure failure; /* why, when is_stopped */
 };
 

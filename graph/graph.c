@@ -175,11 +175,12 @@ static int retry(struct graph *g, struct bucket *b, unsigned attempt,
 	}
 	if (retry_after_sec > (double)g->max_wait_usec / 1e6) {
 		reterr->wait_sec = retry_after_sec;
-		(void)snprintf(reterr->text, sizeof(reterr->text),
-			       "the server asks to wait %.0f s, longer than a "
-			       "round waits (%llu s)",
-			       retry_after_sec,
-			       (unsigned long long)(g->max_wait_usec / 1000000));
+		(void)snprintf(
+			reterr->text, sizeof(reterr->text),
+			"the server asks to wait %.0f s, longer than a "
+			"round waits (%llu s)",
+			retry_after_sec,
+			(unsigned long long)(g->max_wait_usec / 1000000));
 		return -EAGAIN;
 	}
 	if (retry_after_sec >= 0) {
@@ -254,7 +255,8 @@ static bool is_answer(const struct call *c, const struct http_response *resp)
 /* Give up on c after an error retry() would not retry. */
 static int give_up(const struct call *c, int r,
 		   const struct http_response *resp,
-		   const struct http_error *herr, const struct graph_failure *why,
+		   const struct http_error *herr,
+		   const struct graph_failure *why,
 		   struct graph_failure *reterr)
 {
 	size_t len;
@@ -317,7 +319,8 @@ static int call(struct graph *g, const struct call *c,
 		}
 		if (r == 0 && resp->status == 429)
 			g->counters.throttled++;
-		if (ret_is_maybe_sent && is_unanswered(r, r == 0 ? resp->status : 0))
+		if (ret_is_maybe_sent &&
+		    is_unanswered(r, r == 0 ? resp->status : 0))
 			*ret_is_maybe_sent = true;
 		if ((r == 0 && is_retryable_status(resp->status)) ||
 		    is_retryable_errno(r)) {
@@ -375,10 +378,10 @@ int graph_new(const struct graph_options *o, struct graph **ret,
 	}
 	bucket_init(&g->reads, o->read_rate, o->read_rate, now);
 	bucket_init(&g->writes, o->write_rate, o->write_rate, now);
-	g->max_wait_usec = (uint64_t)((o->max_wait_sec > 0
-						? o->max_wait_sec
+	g->max_wait_usec =
+		(uint64_t)((o->max_wait_sec > 0 ? o->max_wait_sec
 						: GRAPH_MAX_WAIT_SEC) *
-				       1e6);
+			   1e6);
 	g->progress_usec = now;
 	g->rng = now | 1;
 	g->wait = o->wait;
@@ -821,7 +824,7 @@ static enum verdict settle(const struct graph_write *w, struct write_state *p,
 /* A request that used up its retries: refused by 429, or unknown. */
 static void exhausted(struct write_state *p, struct graph_result *res)
 {
-	res->outcome = p->is_maybe_applied ? GRAPH_UNKNOWN
+	res->outcome = p->is_maybe_applied  ? GRAPH_UNKNOWN
 		       : res->status == 429 ? GRAPH_THROTTLED
 					    : GRAPH_OTHER;
 	p->step = STEP_DONE;
@@ -926,8 +929,10 @@ static int batch_send(struct graph *g, const struct graph_write *w,
 		progress(g);
 	if (r == 0 && t.n_again &&
 	    retry(g, &g->writes, t.attempt, t.retry_after, &why) < 0) {
-		failure(reterr, &c, 0, NULL, "requests still throttled or "
-			"failing: %s", why.text);
+		failure(reterr, &c, 0, NULL,
+			"requests still throttled or "
+			"failing: %s",
+			why.text);
 		reterr->wait_sec = why.wait_sec;
 		r = -EAGAIN;
 	}
@@ -954,8 +959,9 @@ static void unsettled(const struct write_state *p, size_t n,
 		if (p[i].step == STEP_DONE)
 			continue;
 		results[i].outcome = p[i].is_maybe_applied ? GRAPH_UNKNOWN
-				     : results[i].status == 429 ? GRAPH_THROTTLED
-								  : GRAPH_NOT_SENT;
+				     : results[i].status == 429
+					     ? GRAPH_THROTTLED
+					     : GRAPH_NOT_SENT;
 	}
 }
 

@@ -160,12 +160,23 @@ static int check_groups(struct planner *pl, const struct rule *r, bool *ret_ok)
 
 	*ret_ok = true;
 	for (size_t j = 0; j < r->n_groups; j++) {
+		int rc;
+
 		if (guidmap_get(&pl->groups, &r->groups[j], &gi) &&
 		    pl->s->groups[gi].is_found)
 			continue;
-		*ret_ok = false;
 		guid_format(&r->groups[j], id);
-		return add_problem(pl, r, "group does not exist", id);
+		/* Every missing group named; the rule counted once. */
+		rc = *ret_ok ? add_problem(pl, r, "group does not exist", id)
+			     : diags_add(
+				       &pl->plan->problems, r->at.file,
+				       r->at.line,
+				       "rule '%s': group does not exist '%s'; "
+				       "rule not applied this round",
+				       r->name, id);
+		*ret_ok = false;
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }

@@ -270,8 +270,8 @@ sku = VISIOCLIENT
                           "no service plan 'NO_SUCH_PLAN'", err)
             self.assertIn("policy.ini:6: rule 'ghost': SKU 'VISIOCLIENT' is not "
                           "subscribed in the tenant", err)
-            self.assertIn("policy.ini:6: rule 'ghost': 1 of its groups do not "
-                          "exist", err)
+            self.assertIn("policy.ini:6: rule 'ghost': group %s does not "
+                          "exist in the tenant" % gid(9), err)
             self.assertEqual([e for e in sim.log() if e["method"] != "GET"
                               and "/token" not in e["path"]], [])
 

@@ -2234,7 +2234,7 @@ static struct plan_case cases[] = {
 			"totals rule_errors=1 holders=3\n",
 	},
 	{
-		.name = "rule error: a group that does not exist",
+		.name = "rule error: every group that does not exist is named",
 		.tenant = "sku ENTERPRISEPACK\n"
 			  "sku EMS\n"
 			  "sku SPE_E3\n"
@@ -2249,7 +2249,7 @@ static struct plan_case cases[] = {
 			  "group = {sales}, {ghost}\n"
 			  "sku = ENTERPRISEPACK\n"
 			  "[ems]\n"
-			  "group = {gone}\n"
+			  "group = {gone}, {lost}\n"
 			  "sku = EMS\n"
 			  "[e3]\n"
 			  "group = {e3}\n"
@@ -2272,6 +2272,9 @@ static struct plan_case cases[] = {
 			"exist '676f6e65-0000-0000-0000-000000000000'; rule "
 			"not "
 			"applied this round\n"
+			"problem policy.ini:4: rule 'ems': group does not "
+			"exist '6c6f7374-0000-0000-0000-000000000000'; rule "
+			"not applied this round\n"
 			"totals adds=1 rule_errors=2 holders=2\n",
 	},
 	{
