@@ -57,24 +57,26 @@ static void problem(struct round *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int load_state(struct round *r)
+/*
+ * The state as the round starts.  Only a round holding the lock may move
+ * a bad file aside (state_load); `plan` only looks (state_inspect).
+ */
+static int load_state(struct round *r, bool is_locked)
 {
-	int rc = state_load(r->c->state_dir, &r->st);
+	int rc = is_locked ? state_load(r->c->state_dir, &r->st)
+			   : state_inspect(r->c->state_dir, &r->st);
 
 	if (rc == -EPROTONOSUPPORT) {
-		log_error("refusing the state in '%s': %s; it is left as it "
-			  "is",
-			  r->c->state_dir, r->st.problem);
+		log_error("%s; it is left as it is", r->st.problem);
 		return rc;
 	}
 	if (rc < 0) {
 		log_error("cannot read the state in '%s': %s", r->c->state_dir,
-			  strerror(-rc));
+			  r->st.problem[0] ? r->st.problem : strerror(-rc));
 		return rc;
 	}
 	if (r->st.problem[0])
-		log_warning("state file '%s/state': %s%s", r->c->state_dir,
-			    r->st.problem,
+		log_warning("%s%s", r->st.problem,
 			    r->st.is_untrusted
 				    ? "; no removals until this round has "
 				      "rebuilt it"
@@ -331,7 +333,7 @@ int cycle_run(const struct config *c, const struct policy *p, struct graph *g,
 	if (mode == CYCLE_APPLY)
 		rc = lock = lock_round(c);
 	if (rc >= 0)
-		rc = load_state(&r);
+		rc = load_state(&r, mode == CYCLE_APPLY);
 	if (rc < 0)
 		goto out;
 	rc = read_tenant(&r);

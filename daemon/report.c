@@ -200,6 +200,10 @@ int report_save_round(const struct config *c, const struct round_report *r,
 	cJSON_AddNumberToObject(o, "updated", (double)r->updated);
 	cJSON_AddNumberToObject(o, "removed", (double)r->removed);
 	cJSON_AddNumberToObject(o, "failed", (double)r->failed);
+	cJSON_AddNumberToObject(o, "unknown", (double)r->unknown);
+	cJSON_AddNumberToObject(o, "not_sent", (double)r->unsent);
+	if (r->problem[0])
+		cJSON_AddStringToObject(o, "problem", r->problem);
 	cJSON_AddItemToObject(o, "totals", totals_json(&r->totals));
 	cJSON_AddItemToObject(o, "skus", skus_json(s));
 	cJSON_AddItemToObject(o, "requests", requests_json(n));
@@ -326,9 +330,14 @@ static void print_last(FILE *f, const cJSON *last)
 		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(last, "dry_run"))
 			? " (dry run)"
 			: "");
-	fprintf(f, "  %.0f assigned, %.0f removed, %.0f updated, %.0f failed\n",
+	fprintf(f,
+		"  %.0f assigned, %.0f removed, %.0f updated, %.0f failed, "
+		"%.0f without answer, %.0f not sent\n",
 		num(last, "assigned"), num(last, "removed"),
-		num(last, "updated"), num(last, "failed"));
+		num(last, "updated"), num(last, "failed"),
+		num(last, "unknown"), num(last, "not_sent"));
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(last, "problem")))
+		fprintf(f, "  stopped early: %s\n", str(last, "problem"));
 	fprintf(f,
 		"  waiting: %.0f for a seat, %.0f for a usage location, "
 		"%.0f in grace period, %.0f held by the removal cap\n",

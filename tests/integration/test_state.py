@@ -190,6 +190,21 @@ class State(unittest.TestCase):
         self.assertEqual(self.get("state"), bad)
         self.assertEqual(self.asides(), [])
 
+    def test_plan_reports_a_bad_state_and_moves_nothing(self):
+        """`plan` holds no round lock: it must not move files a running
+        round may be reading."""
+        bad = BAD_FILES["one garbage line"]
+        self.put("state.prev", state_text(PREV_ROUND, users=(1, 2)))
+        self.put("state", bad)
+        with Sim(sales_tenant()) as sim:
+            conf = sim.config(policy=POLICY, state_dir=self.state,
+                              safety=SAFETY)
+            rc, _, err = run([LICENSED, "-c", conf, "plan"])
+            self.assertEqual(rc, 0, err)
+            self.assertIn("corrupt at line 5", err)
+        self.assertEqual(self.get("state"), bad)
+        self.assertEqual(self.asides(), [])
+
     def test_too_large_state_is_corruption(self):
         self.put("state.prev", state_text(PREV_ROUND))
         with open(self.path("state"), "wb") as f:  # sparse: no disk used
