@@ -13,12 +13,18 @@
  * and "-SKU-ID" (remove).  Output is one line per item read or per write
  * outcome, then a line of request counters.  Exit 0, 1 (some write
  * failed) or 3 (a read or the client failed).
+ *
+ * With GRAPHTOOL_CHECKINS set, the client gets a wait hook (as the
+ * daemon's loop gives it) that prints "checkin SECONDS" (wall clock) on
+ * stderr each time it is called, so a test can see where the client
+ * would feed the watchdog between requests.
  */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "daemon/client.h"
@@ -199,8 +205,25 @@ out:
 	return r;
 }
 
+/* The wait hook of GRAPHTOOL_CHECKINS: say when, then wait. */
+static int checkin(void *user, uint64_t until_usec)
+{
+	struct timespec now, until = { (time_t)(until_usec / 1000000),
+				       (long)(until_usec % 1000000) * 1000 };
+
+	(void)user;
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	fprintf(stderr, "checkin %lld.%06ld\n", (long long)now.tv_sec,
+		now.tv_nsec / 1000);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) ==
+	       EINTR)
+		;
+	return 0;
+}
+
 static int run(const char *conf, const char *cmd, const char *arg)
 {
+	struct client_hooks hooks = { .wait = checkin };
 	struct config c = { 0 };
 	struct diags d = { 0 };
 	struct graph *g = NULL;
@@ -211,7 +234,8 @@ static int run(const char *conf, const char *cmd, const char *arg)
 		fprintf(stderr, "graphtool: bad config %s\n", conf);
 		goto out;
 	}
-	if (client_open(&c, NULL, &g) < 0)
+	if (client_open(&c, getenv("GRAPHTOOL_CHECKINS") ? &hooks : NULL, &g) <
+	    0)
 		goto out;
 	graph_round_start(g);
 	r = strcmp(cmd, "apply") == 0 ? apply_cmd(g, arg)

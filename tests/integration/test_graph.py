@@ -233,6 +233,33 @@ class Reads(unittest.TestCase):
             self.assertEqual(len(requests_to(log, "/transitiveMembers")),
                              10 + len(expired))
 
+    def test_watchdog_checkin_between_token_fetch_and_request(self):
+        """A token fetch and the request after it may each take up to
+        half the watchdog period: the client checks in with the daemon's
+        wait hook (which feeds the watchdog) between the two."""
+        faults = {"faults": [
+            {"type": "token_expiry", "after_requests": 1},
+            {"type": "latency", "ms": 200, "path": "/oauth2/v2.0/token"}]}
+        with Sim(big_group_tenant(5), faults=faults, page_size=1) as sim:
+            conf = sim.config()
+            env = dict(os.environ, GRAPHTOOL_CHECKINS="1")
+            rc, out, err = run([GRAPHTOOL, "-c", conf, "members", gid(1)],
+                               env=env)
+            self.assertEqual(rc, 0, err)
+            checkins = [float(line.split()[1]) for line in err.splitlines()
+                        if line.startswith("checkin ")]
+            log = sim.log()
+            pairs = [(a, b) for a, b in zip(log, log[1:])
+                     if "/oauth2/v2.0/token" in a["path"]
+                     and b["path"].startswith("/v1.0/")]
+            self.assertGreaterEqual(len(pairs), 5)
+            for token, request in pairs:
+                self.assertTrue(any(token["t_wall"] < c < request["t_wall"]
+                                    for c in checkins),
+                                "no check-in between the token fetch at %.3f"
+                                " and the request at %.3f" %
+                                (token["t_wall"], request["t_wall"]))
+
     def test_missing_group(self):
         with Sim(small_tenant()) as sim:
             rc, _, err = self.graphtool(sim, "group", gid(42))
