@@ -37,10 +37,10 @@ struct round_report {
 	size_t unknown;			   /* sent, no answer */
 	size_t unsent;			   /* the write phase stopped first */
 	bool is_dry_run;
-	bool is_read_failed;   /* exit 3: nothing was written */
-	bool is_written;       /* at least one write went out */
-	double wait_sec;       /* Graph asked for this wait before the next */
-	char problem[512];     /* why the round stopped early, or "" */
+	bool is_read_failed; /* exit 3: nothing was written */
+	bool is_written;     /* at least one write went out */
+	double wait_sec;     /* Graph asked for this wait before the next */
+	char problem[512];   /* why the round stopped early, or "" */
 };
 
 /*

@@ -334,8 +334,8 @@ static void print_last(FILE *f, const cJSON *last)
 		"  %.0f assigned, %.0f removed, %.0f updated, %.0f failed, "
 		"%.0f without answer, %.0f not sent\n",
 		num(last, "assigned"), num(last, "removed"),
-		num(last, "updated"), num(last, "failed"),
-		num(last, "unknown"), num(last, "not_sent"));
+		num(last, "updated"), num(last, "failed"), num(last, "unknown"),
+		num(last, "not_sent"));
 	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(last, "problem")))
 		fprintf(f, "  stopped early: %s\n", str(last, "problem"));
 	fprintf(f,
