@@ -133,7 +133,7 @@ $(BUILD)/tests/bench_plan: tests/bench/bench_plan.c $(BUILD)/tests/bench/bench_s
 torture: $(BUILD)/licensed
 	@cd tests/integration && BUILD=$(BUILD) \
 		CRASH_SEEDS=$${CRASH_SEEDS:-20} SOAK_SEEDS=$${SOAK_SEEDS:-20} \
-		SOAK_ROUNDS=$${SOAK_ROUNDS:-60} \
+		SOAK_ROUNDS=$${SOAK_ROUNDS:-60} SOAK_USERS=$${SOAK_USERS:-250} \
 		python3 -m unittest -v test_crash test_soak
 
 # Root, debootstrap and systemd-nspawn; the rootfs is cached in /var/tmp.

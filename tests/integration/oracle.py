@@ -13,7 +13,6 @@ happened to that user and SKU.
 """
 import json
 import os
-import random
 import signal
 import subprocess
 import time
@@ -128,14 +127,28 @@ class World:
         return [(g, m) for g in CHURNED for m in sorted(self.members[g])
                 if m in self.upn]
 
-    def churn(self, n_ops, nesting=True):
-        """n_ops random changes; returns them as text for messages."""
+    def churn(self, n_ops, nesting=True, waves=False):
+        """n_ops random changes; returns them as text for messages.  A
+        wave (rare) moves many users at once: a round of 100+ writes."""
         done = []
         for _ in range(n_ops):
             op = self.rng.choices(
-                ("join", "leave", "move", "renest", "cycle"),
-                (40, 30, 25, 4 if nesting else 0, 1 if nesting else 0))[0]
-            if op == "join":
+                ("join", "leave", "move", "renest", "cycle", "wave"),
+                (40, 30, 25, 4 if nesting else 0, 1 if nesting else 0,
+                 1 if waves else 0))[0]
+            if op == "wave":
+                g = self.rng.choice((G_SUB, G_E3B, G_E5))
+                users = [m for m in self.members[g] if m in self.upn]
+                if len(users) > self.n // 4:
+                    self.members[g] -= set(users)
+                    done.append("wave: %d users leave %s" % (
+                        len(users), GROUP_NAME[g]))
+                else:
+                    new = self.rng.sample(self.users, self.n * 2 // 5)
+                    self.members[g] |= set(new)
+                    done.append("wave: %d users join %s" % (
+                        len(new), GROUP_NAME[g]))
+            elif op == "join":
                 u, g = self.rng.choice(self.users), self._pick_group()
                 if u not in self.members[g]:
                     self.members[g].add(u)
@@ -526,7 +539,7 @@ class Harness:
         k_writes writes of this round.  (killed, rc, writes seen, label)."""
         label = self._label(kind)
         start = len(self.log.entries)
-        errf = open(os.path.join(self.state_dir + ".stderr"), "w+")
+        errf = open(self.state_dir + ".stderr", "w+")
         p = subprocess.Popen([LICENSED, "-c", self.conf, "once"],
                              stdout=subprocess.DEVNULL, stderr=errf)
         t0 = time.monotonic()
@@ -633,6 +646,7 @@ class Harness:
             out.append("licensed claims the hand-assigned %s of %s: %s" % (
                 s, w.who(u), recs[(u, s)].line))
         if settled:
+            out += self.status_problems()
             now = time.time()
             for (u, s), r in sorted(recs.items()):
                 if (u, s) in held or (u, s) in hand:
@@ -648,6 +662,26 @@ class Harness:
                                    w.who(u), s, "confirmed" if r.confirmed
                                    else "unconfirmed" if r.confirmed is False
                                    else "no marker", version, r.line))
+        return out
+
+    def status_problems(self):
+        """`licensed status --json` agrees with the state file: its "owned"
+        count is the number of ownership records, its "state" is "ok"."""
+        _, recs, _ = read_records(self.state_dir)
+        rc, out, err = run([LICENSED, "-c", self.conf, "status", "--json"])
+        if rc != 0:
+            return ["status --json exited %d: %s" % (rc, err.strip()[-300:])]
+        try:
+            doc = json.loads(out)
+        except ValueError:
+            return ["status --json printed no JSON: %r" % out[:200]]
+        out = []
+        owned = doc.get("owned")
+        if isinstance(owned, int) and owned != len(recs):
+            out.append("status --json says owned %d, the state file holds %d "
+                       "ownership records" % (owned, len(recs)))
+        if doc.get("state", "ok") != "ok":
+            out.append("status --json: state %r" % doc.get("state"))
         return out
 
     def with_history(self, problems):

@@ -27,6 +27,10 @@ may remain (an orphan fails it), hand-assigned ones are untouched.
   SOAK_SEED=N     first seed (default 1)
   SOAK_SEEDS=N    seeds in a row (default 1; `make torture`: 20)
   SOAK_ROUNDS=N   faulted rounds per seed (default 20)
+  SOAK_USERS=N    users in the tenant (default 60; `make torture`: 250)
+  SOAK_FAULTS=a,b only the faults of oracle.fault_doc with these names
+                  (e.g. 429-ra,429-bare; "none": none), to narrow a failure
+  SOAK_KILL=0     no kill -9 rounds
 """
 import os
 import random
@@ -40,9 +44,11 @@ from simtest import Sim
 SEED = int(os.environ.get("SOAK_SEED", "1"))
 SEEDS = int(os.environ.get("SOAK_SEEDS", "1"))
 ROUNDS = int(os.environ.get("SOAK_ROUNDS", "20"))
-USERS = 60
+USERS = int(os.environ.get("SOAK_USERS", "60"))
 INTERVAL = 20           # [daemon] interval: the longest wait a round accepts
 ROUND_LIMIT = 20        # seconds a faulted round may take at most
+ONLY = os.environ.get("SOAK_FAULTS")
+KILL = os.environ.get("SOAK_KILL", "1") != "0"
 HUGE = ("86399", "Wed, 01 Jan 2098 00:00:00 GMT", "999999999")
 
 
@@ -78,7 +84,7 @@ class Soak(unittest.TestCase):
     def faulted_round(self, h, rng, seed, r, idle):
         """One round; returns whether the simulator is idle after it."""
         w = h.world
-        ops = w.churn(rng.randint(2, 10))
+        ops = w.churn(rng.randint(2, 10), waves=True)
         h.set_members()
         h.note("before round %d: %s" % (h.round_no + 1,
                                         "; ".join(ops) or "no change"))
@@ -90,8 +96,13 @@ class Soak(unittest.TestCase):
             doc["faults"].insert(0, {
                 "type": "status", "status": 429, "retry_after": huge,
                 "count": 1, "path": "/assignLicense$", "name": "huge-wait"})
+        if ONLY is not None:
+            doc["faults"] = [f for f in doc["faults"]
+                             if f["name"] in ONLY.split(",")]
+            huge = huge if "huge-wait" in ONLY.split(",") else None
         h.set_faults(doc)
-        mode = rng.choices(("plain", "kill", "kill-race"), (60, 25, 15))[0]
+        mode = rng.choices(("plain", "kill", "kill-race"),
+                           (60, 25 * KILL, 15 * KILL))[0]
         kind = "faults level %d%s" % (level, ", Retry-After %s once" % huge
                                       if huge else "")
         if mode == "plain":
@@ -117,8 +128,19 @@ class Soak(unittest.TestCase):
 
     def after_plain(self, h, label, rc, err, dt, huge, idle):
         sent = h.writes_of(label)
-        fired = any("huge-wait" in e["faults"] for e in h.log.entries
-                    if h.log.round_of(e) == label)
+        fired = [e for e in h.log.entries if h.log.round_of(e) == label and
+                 "huge-wait" in e["faults"]]
+        where = ""
+        if fired:
+            e = fired[0]
+            again = [x for x in sent if x["seq"] > e["seq"] and
+                     x["path"] == e["path"]]
+            where = " (#%d, %s, %s; %s)" % (
+                e["seq"], e["path"], "an inner response of a $batch" if
+                e.get("batch") else "a single request",
+                "sent again %.1f s later" % (again[0]["t_mono"] -
+                                             e["t_mono"])
+                if again else "not sent again")
         tail = err.strip().splitlines()[-8:]
         if rc not in (0, 1, 3):
             h.fail("%s exited %d" % (label, rc), tail)
@@ -128,12 +150,15 @@ class Soak(unittest.TestCase):
                        label, len(sent)), tail)
         if fired:
             if dt > 15:
-                h.fail("%s took %.0f s: a Retry-After of %s (beyond interval "
-                       "= %d s) must end the phase at once (SPEC 4)" % (
-                           label, dt, huge, INTERVAL), tail)
+                h.fail("%s took %.0f s: a Retry-After of %s%s (beyond "
+                       "interval = %d s) must end the phase at once (SPEC 4)"
+                       % (label, dt, huge, where, INTERVAL), tail)
             if rc == 0:
-                h.fail("%s was told to wait %s and exited 0" % (label, huge),
-                       tail)
+                h.fail("%s was told to wait %s%s, beyond interval = %d s, "
+                       "and exited 0: the Retry-After was not honoured "
+                       "(SPEC 4: integer, fractional or HTTP date; a wait "
+                       "beyond interval ends the phase, exit 1)" % (
+                           label, huge, where, INTERVAL), tail)
             return
         if not idle:
             return      # writes of a killed round may have landed late
