@@ -2,7 +2,6 @@
  * owned: outcomes -> ownership records and pending removals.  See owned.h.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,45 +43,57 @@ static bool is_ended(const struct owned_input *in, size_t i)
 	return it->action == PLAN_ADD && is_sent(in->fate[i]);
 }
 
+/* o with its rule name in next's pool: -ENOMEM or 0. */
+static int copy_record(struct state *next, const struct owned *o, bool is_seen)
+{
+	struct owned *to = &next->owned[next->n_owned];
+
+	*to = *o;
+	to->is_confirmed |= is_seen;
+	to->rule = strpool_intern(&next->names, o->rule, strlen(o->rule));
+	if (!to->rule)
+		return -ENOMEM;
+	next->n_owned++;
+	return 0;
+}
+
 /* The records the planner kept, less those this round ended. */
-static void keep_records(const struct owned_input *in,
-			 const struct guidmap *first, struct state *next)
+static int keep_records(const struct owned_input *in,
+			const struct guidmap *first, struct state *next)
 {
 	const struct plan *plan = in->plan;
+	int r = 0;
 
-	for (size_t k = 0; k < plan->n_owned; k++) {
+	for (size_t k = 0; r == 0 && k < plan->n_owned; k++) {
 		const struct owned *o = &in->st->owned[plan->owned[k]];
 		size_t i = item_of(in, first, o);
 
-		if (i != SIZE_MAX && is_ended(in, i))
-			continue;
-		next->owned[next->n_owned] = *o;
-		next->owned[next->n_owned].is_confirmed |=
-			plan->owned_is_seen[k];
-		next->n_owned++;
+		if (i == SIZE_MAX || !is_ended(in, i))
+			r = copy_record(next, o, plan->owned_is_seen[k]);
 	}
+	return r;
 }
 
 /* A new unconfirmed record for every add that went out, or may have. */
-static void add_records(const struct owned_input *in, struct state *next)
+static int add_records(const struct owned_input *in, struct state *next)
 {
 	const struct plan *plan = in->plan;
 
 	for (size_t i = 0; i < plan->n_items; i++) {
 		const struct plan_item *it = &plan->items[i];
-		struct owned *o = &next->owned[next->n_owned];
+		struct owned o;
 
 		if (it->action != PLAN_ADD || !is_sent(in->fate[i]))
-			continue;
-		memset(o, 0, sizeof(*o));
-		o->user = in->s->users[it->user].id;
-		o->sku = in->s->skus[it->sku].id;
-		o->since = in->now;
-		o->is_confirmed = false;
-		(void)snprintf(o->rule, sizeof(o->rule), "%s",
-			       in->p->rules[it->rule].name);
-		next->n_owned++;
+			continue; /* only adds have a rule */
+		o = (struct owned){ .user = in->s->users[it->user].id,
+				    .sku = in->s->skus[it->sku].id,
+				    .since = in->now,
+				    .rule = in->p->rules[it->rule].name,
+				    .is_confirmed = false };
+		if (copy_record(next, &o, false) < 0)
+			return -ENOMEM;
 	}
+	return 0;
 }
 
 /* Is a removal still due, or waiting, after this round? */
@@ -138,8 +149,11 @@ int owned_next(const struct owned_input *in, struct state *ret)
 		r = -ENOMEM;
 		goto out;
 	}
-	keep_records(in, &first, &next);
-	add_records(in, &next);
+	r = keep_records(in, &first, &next);
+	if (r == 0)
+		r = add_records(in, &next);
+	if (r < 0)
+		goto out;
 	pending_records(in, &next);
 	*ret = next;
 	memset(&next, 0, sizeof(next));

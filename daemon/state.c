@@ -231,8 +231,12 @@ static int parse_record(const char **p, struct guid *user, struct guid *sku,
 	return 0;
 }
 
-/* What follows "owned " in a file of the given version. */
-static int parse_owned(const char *s, unsigned version, struct owned *o)
+/*
+ * What follows "owned " in a file of the given version; the rule name
+ * goes into names.  -EBADMSG, or -ENOMEM.
+ */
+static int parse_owned(const char *s, unsigned version, struct owned *o,
+		       struct strpool *names)
 {
 	const char *p = s;
 	size_t len;
@@ -250,8 +254,8 @@ static int parse_owned(const char *s, unsigned version, struct owned *o)
 	len = strlen(p);
 	if (len > POLICY_NAME_MAX)
 		return -EBADMSG;
-	memcpy(o->rule, p, len + 1);
-	return 0;
+	o->rule = strpool_intern(names, p, len);
+	return o->rule ? 0 : -ENOMEM;
 }
 
 struct loader {
@@ -309,11 +313,13 @@ static int add_owned(struct loader *l, const char *arg, unsigned lineno)
 	int r;
 
 	if (l->version)
-		r = parse_owned(arg, l->version, &o);
-	else if (parse_owned(arg, STATE_VERSION, &o) == 0)
-		r = 0; /* a bad header: either format may follow */
-	else
-		r = parse_owned(arg, 1, &o);
+		r = parse_owned(arg, l->version, &o, &s->names);
+	else if ((r = parse_owned(arg, STATE_VERSION, &o, &s->names)) == 0)
+		; /* a bad header: either format may follow */
+	else if (r != -ENOMEM)
+		r = parse_owned(arg, 1, &o, &s->names);
+	if (r == -ENOMEM)
+		return r;
 	if (r < 0)
 		return bad(l, lineno, "a bad 'owned' record");
 	r = grow((void **)&s->owned, s->n_owned, &l->cap_owned, sizeof(o));
@@ -580,6 +586,12 @@ static int salvage(struct state *into, const struct state *from)
 			continue;
 		o = &into->owned[into->n_owned];
 		*o = from->owned[i];
+		o->rule =
+			strpool_intern(&into->names, o->rule, strlen(o->rule));
+		if (!o->rule) {
+			r = -ENOMEM;
+			break;
+		}
 		o->is_confirmed = false;
 		if (o->since > now)
 			o->since = now;
@@ -662,6 +674,7 @@ static int choose(const char *dir, struct gen *cur, struct gen *prev,
 		s = g->s;
 		g->s.owned = NULL;
 		g->s.pending = NULL;
+		g->s.names = (struct strpool){ 0 }; /* moved with the records */
 		s.is_fallback = g == prev;
 	} else {
 		s.is_untrusted = cur->verdict == VERDICT_BAD ||
@@ -855,6 +868,7 @@ void state_free(struct state *s)
 		return;
 	free(s->owned);
 	free(s->pending);
+	strpool_clear(&s->names);
 	memset(s, 0, sizeof(*s));
 }
 

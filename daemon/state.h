@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "policy/model.h"
+#include "policy/strpool.h"
 
 #define STATE_VERSION	  2
 #define STATE_LINE_MAX	  512 /* bytes in one line, its newline included */
@@ -37,10 +38,11 @@ struct state {
 	size_t n_owned;
 	struct pending *pending;
 	size_t n_pending;
-	uint64_t round;	   /* rounds completed so far */
-	bool is_untrusted; /* no usable generation: no removals */
-	bool is_fallback;  /* state was bad or missing: state.prev used */
-	size_t n_salvaged; /* records only a bad file held: unconfirmed */
+	uint64_t round;	      /* rounds completed so far */
+	bool is_untrusted;    /* no usable generation: no removals */
+	bool is_fallback;     /* state was bad or missing: state.prev used */
+	size_t n_salvaged;    /* records only a bad file held: unconfirmed */
+	struct strpool names; /* the rule names owned[].rule points to */
 	/*
 	 * What went wrong, naming the files, the line and where a bad file
 	 * was moved: one log line.  "" when state was read as it is.

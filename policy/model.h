@@ -185,8 +185,8 @@ struct owned {
 	struct guid user;
 	struct guid sku;
 	int64_t since;	   /* wall clock, seconds: the intent, then the add */
+	const char *rule;  /* interned in the owner's pool (struct state) */
 	bool is_confirmed; /* a read has shown the direct assignment */
-	char rule[POLICY_NAME_MAX + 1];
 };
 
 /* How long an unanswered add may still land (see struct owned). */

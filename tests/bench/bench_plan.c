@@ -662,8 +662,7 @@ static void add_owned(struct bench *b, const struct user *u, uint32_t k)
 	o->sku = b->s.skus[k].id;
 	o->since = NOW - 200 * 86400;
 	o->is_confirmed = true; /* a running tenant's: read since */
-	(void)snprintf(o->rule, sizeof(o->rule), "%s",
-		       b->p.rules[N_FIXED + k % (N_RULES - N_FIXED)].name);
+	o->rule = b->p.rules[N_FIXED + k % (N_RULES - N_FIXED)].name;
 }
 
 static void add_pending(struct bench *b, const struct user *u, uint32_t k,
