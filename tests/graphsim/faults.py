@@ -16,10 +16,12 @@ matching requests pass), "count" (fire at most N times) and "probability"
                 "retry_after": "fractional"|"integer"|"none",
                 "penalize": true}              token bucket; 429 when empty
   truncate     {}                              full Content-Length, half body
-  drop         {"reset": false, "apply": false}
+  drop         {"reset": false, "apply": false, "garbage": false}
                                                close without answering (reset:
                                                with a TCP RST; apply: after
-                                               the request took effect)
+                                               the request took effect;
+                                               garbage: after a status line
+                                               that is not HTTP)
   token_expiry {"after_seconds": S} | {"after_requests": N}
   member_page  {"group": ID, "page": K, "status": 503, "retry_after": S}
   batch_envelope {"status": 424}               envelope status of a $batch

@@ -65,10 +65,12 @@ FAULT_TEXT = {      # status -> (Graph error code, message) for status faults
 
 
 class Dropped:
-    """Answer of a drop fault: close without answering (RST if reset)."""
+    """Answer of a drop fault: close without answering (RST if reset), or
+    after a status line that is not HTTP (garbage)."""
 
-    def __init__(self, reset):
+    def __init__(self, reset, garbage=False):
         self.reset = reset
+        self.garbage = garbage
 
 
 def atomic_write_json(path, obj):
@@ -187,7 +189,8 @@ class GraphSim:
             spec = fired["drop"].spec
             if spec.get("apply"):       # the request takes effect, unanswered
                 self.process(call, fired, h.server.scheme)
-            ans = Dropped(bool(spec.get("reset")))
+            ans = Dropped(bool(spec.get("reset")),
+                          bool(spec.get("garbage")))
         else:
             ans = self.process(call, fired, h.server.scheme)
             if "truncate" in fired:
@@ -471,6 +474,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _respond(self, ans):
         if isinstance(ans, Dropped):
             self.close_connection = True
+            if ans.garbage:
+                self.wfile.write(b"HTTP/1.1 abc Nonsense\r\n\r\n")
+                self.wfile.flush()
             if ans.reset:
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                            struct.pack("ii", 1, 0))

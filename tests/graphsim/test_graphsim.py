@@ -663,6 +663,15 @@ class FaultTest(Base):
             self.get("/v1.0/subscribedSkus")
         self.assertEqual(self.get("/v1.0/subscribedSkus")[0], 200)
 
+    def test_dropped_after_a_garbage_status_line(self):
+        SIM.control("POST", "faults", {"faults": [
+            {"type": "drop", "garbage": True, "count": 1}]})
+        with self.assertRaises((http.client.BadStatusLine,
+                                http.client.RemoteDisconnected,
+                                ConnectionError, ssl.SSLError)):
+            self.get("/v1.0/subscribedSkus")
+        self.assertEqual(self.get("/v1.0/subscribedSkus")[0], 200)
+
     def test_token_expiry_after_requests(self):
         SIM.control("POST", "faults", {"faults": [
             {"type": "token_expiry", "after_requests": 2}]})

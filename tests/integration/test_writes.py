@@ -186,6 +186,49 @@ class Writes(unittest.TestCase):
             self.assertEqual(held(sim.state(), uid(1)), set())
             self.assertEqual(self.owned(), set())
 
+    def test_answer_not_http_after_apply_is_unknown_not_unsent(self):
+        """The envelope is applied and answered with a status line that is
+        not HTTP: the adds may have been made, so they stay owned."""
+        n = 5
+        with Sim(sales_tenant(n)) as sim:
+            sim.set_faults({"faults": [{"type": "drop", "apply": True,
+                                        "garbage": True, "path": r"\$batch",
+                                        "count": 1}]})
+            rc, _, err = self.once(sim)
+            self.assertEqual(rc, 1, err)
+            self.assertIn("%d without answer" % n, err)
+            self.assertNotIn("not sent in this round", err)
+            st = sim.state()
+            self.assertTrue(all(held(st, uid(i)) == {"ENTERPRISEPACK"}
+                                for i in range(1, n + 1)))
+            self.assertEqual(len(self.owned()), n)
+
+    def test_inner_424_without_a_patch_is_bounded(self):
+        with Sim(sales_tenant(2)) as sim:
+            sim.set_faults({"faults": [{"type": "status", "status": 424,
+                                        "retry_after": "0.05",
+                                        "path": "/assignLicense"}]})
+            t0 = time.monotonic()
+            rc, _, err = self.once(sim, timeout=60)
+            self.assertLess(time.monotonic() - t0, 20)
+            self.assertEqual(rc, 1, err)
+            # Each of the two: the first send and GRAPH_MAX_RETRIES (8).
+            self.assertEqual(len(inner(sim.log(), "/assignLicense")), 2 * 9)
+            self.assertEqual(self.owned(), set())  # refused every time
+
+    def test_retry_after_equal_to_the_interval_is_waited_out(self):
+        with Sim(sales_tenant(3)) as sim:
+            # Every write of the batch throttled once: no progress before
+            # the wait.
+            sim.set_faults({"faults": [{"type": "status", "status": 429,
+                                        "retry_after": "2", "count": 3,
+                                        "path": "/assignLicense"}]})
+            rc, _, err = self.once(sim, daemon="interval = 2s")
+            self.assertEqual(rc, 0, err)
+            st = sim.state()
+            self.assertTrue(all(held(st, uid(i)) == {"ENTERPRISEPACK"}
+                                for i in range(1, 4)))
+
     # ---- item 3: a PATCH is not the assignment -------------------------
 
     def test_usage_location_set_but_assign_throttled_is_not_assigned(self):
