@@ -100,6 +100,11 @@ static int read_tenant(struct round *r)
 	rc = tenant_read(r->g, r->p, &r->snap, &f);
 	if (rc == 0)
 		return 0;
+	if (rc == -ECANCELED) { /* stopping: no failure to report */
+		log_info("stopping before the tenant was read; nothing was "
+			 "written");
+		return rc;
+	}
 	if (rc == -EACCES)
 		jf.message_id = JOURNAL_AUTH_FAILED;
 	journal_record(LOG_ERR, &jf,
@@ -181,7 +186,8 @@ static int save_state(struct round *r, const struct writes *w)
 				  .plan = &r->plan,
 				  .st = &r->st,
 				  .fate = fate,
-				  .now = r->read_at,
+				  .now = (int64_t)time(NULL), /* after sends */
+				  .is_intent = w == NULL,
 				  .round = r->rep.round };
 	struct state next = { 0 };
 	int rc = fate ? owned_next(&in, &next) : -ENOMEM;
@@ -248,8 +254,12 @@ static int send_writes(struct round *r, const struct events *e)
 		writes_stopped(r, &w);
 	if (rc == -ECANCELED)
 		problem(r, "stopped by a signal");
-	if (r->has_approval)
-		(void)state_approval_clear(r->c->state_dir); /* one round */
+	/* One round: the one that sent its removals. */
+	if (r->has_approval && !w.is_stopped && rc != -ECANCELED)
+		(void)state_approval_clear(r->c->state_dir);
+	else if (r->has_approval)
+		log_warning("the approval stays for the next round: this one "
+			    "stopped before its writes were done");
 	if (save_state(r, &w) < 0) {
 		stopped_words(r, words, sizeof(words));
 		problem(r, "cannot save the state in '%s' after the writes: %s",

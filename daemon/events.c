@@ -66,7 +66,7 @@ static void record_change(const struct events *e, const struct plan_item *it,
 						     : "failed to",
 		       f.action, f.sku, f.upn, graph_outcome_name(res->outcome),
 		       res->message[0] ? ": " : "", res->message);
-	if (res->is_location_set)
+	if (res->is_location_set && res->outcome != GRAPH_UNKNOWN)
 		log_info("usage location of %s set; the assignment did not "
 			 "follow",
 			 f.upn);

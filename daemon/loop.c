@@ -35,6 +35,13 @@
 
 #define BACKOFF_MAX_SHIFT 3 /* at most 8 intervals after failures */
 
+/*
+ * The longest wait before the next round that a Retry-After can impose:
+ * Graph asks for seconds or minutes; a day-long or 31-year value is a
+ * broken proxy or server, and must not stop reconciliation for good.
+ */
+#define ASKED_WAIT_MAX_SEC 86400
+
 struct loop {
 	const char *config_path;
 	struct config cfg;
@@ -167,9 +174,14 @@ static uint64_t next_delay_usec(struct loop *l, const struct round_report *r)
 	l->rng ^= l->rng >> 7;
 	l->rng ^= l->rng << 17;
 	jitter = base / 10 ? l->rng % (base / 10) : 0;
-	asked = r->wait_sec > 0 && r->wait_sec < 1e9
-			? (uint64_t)(r->wait_sec * 1e6)
-			: 0;
+	asked = r->wait_sec > 0 ? (uint64_t)(r->wait_sec < ASKED_WAIT_MAX_SEC
+						     ? r->wait_sec * 1e6
+						     : ASKED_WAIT_MAX_SEC * 1e6)
+				: 0;
+	if (r->wait_sec > ASKED_WAIT_MAX_SEC)
+		log_warning("Graph asked to wait %.0f s; the next round comes "
+			    "in %d s at most",
+			    r->wait_sec, ASKED_WAIT_MAX_SEC);
 	return base + jitter > asked ? base + jitter : asked;
 }
 
@@ -182,13 +194,28 @@ static void clock_text(time_t t, char *buf, size_t size)
 }
 
 /* STATUS=: the last round in a line, its words from what was sent. */
-static void notify_status(const struct round_report *r, uint64_t delay_usec)
+static void notify_status(const struct round_report *r, bool has_run,
+			  uint64_t delay_usec)
 {
-	char last[16], next[16];
+	char last[16], next[32];
+	time_t t = time(NULL) + (time_t)(delay_usec / 1000000);
 
 	clock_text((time_t)r->finished, last, sizeof(last));
-	clock_text(time(NULL) + (time_t)(delay_usec / 1000000), next,
-		   sizeof(next));
+	clock_text(t, next, sizeof(next));
+	if (delay_usec > 12 * 3600 * 1000000ULL) { /* not today, maybe */
+		struct tm tm;
+
+		if (localtime_r(&t, &tm))
+			(void)strftime(next, sizeof(next), "%Y-%m-%d %H:%M",
+				       &tm);
+	}
+	if (!has_run) { /* no round ran: the state or the lock */
+		(void)sd_notifyf(0,
+				 "STATUS=last round %s did not run: %s; "
+				 "next %s",
+				 last, r->problem, next);
+		return;
+	}
 	if (r->is_read_failed) {
 		(void)sd_notifyf(0,
 				 "STATUS=last round %s could not read the "
@@ -220,10 +247,17 @@ static int do_round(struct loop *l)
 		return r; /* a newer licensed's state: stop, exit 2 */
 	if (l->is_stopping)
 		return 0;
-	if (r < 0)
+	if (r < 0) { /* no round: a busy lock or an unusable state dir */
 		rep.finished = (int64_t)time(NULL);
+		(void)snprintf(rep.problem, sizeof(rep.problem), "%s",
+			       r == -EWOULDBLOCK
+				       ? "another licensed round holds the lock"
+				       : "the state directory cannot be used "
+					 "(see the journal)");
+		rep.is_read_failed = false; /* not the tenant: no backoff */
+	}
 	delay = next_delay_usec(l, &rep);
-	notify_status(&rep, delay);
+	notify_status(&rep, r == 0, delay);
 	return arm(l->round_fd, delay, 0);
 }
 

@@ -134,7 +134,7 @@ static void pending_records(const struct owned_input *in, struct state *next)
 int owned_next(const struct owned_input *in, struct state *ret)
 {
 	const struct plan *plan = in->plan;
-	struct state next = { .round = in->round };
+	struct state next = { .round = in->round, .is_intent = in->is_intent };
 	struct guidmap first = { 0 };
 	size_t ignored;
 	int r = 0;

@@ -16,6 +16,7 @@
 #ifndef LICENSED_OWNED_H
 #define LICENSED_OWNED_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon/state.h"
@@ -36,6 +37,7 @@ struct owned_input {
 	const struct state *st;	     /* what the round started from */
 	const enum owned_fate *fate; /* per plan item */
 	int64_t now;		     /* wall clock: when the adds went out */
+	bool is_intent;		     /* before the writes (see state.c) */
 	uint64_t round;
 };
 

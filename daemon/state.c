@@ -6,6 +6,7 @@
  *
  *   licensed-state 2
  *   round 42
+ *   intent                      (only in a file saved before writes)
  *   owned USER-ID SKU-ID SINCE c|u RULE NAME...
  *   pending USER-ID SKU-ID SINCE
  *   end
@@ -28,6 +29,13 @@
  * the next read decides them, where forgetting them would orphan the
  * licenses they stand for.
  *
+ * A file saved before a round's writes says "intent": the writes may
+ * have gone out at any time until the process stopped, so on load the
+ * unconfirmed records of such a file count from the load, not from
+ * their since (a long write phase killed at its end would otherwise
+ * have intents already past their settle time).  Every since is clamped
+ * to now on load: a damaged digit must not overflow since + grace.
+ *
  * Not here: what the records mean (policy/plan.c, daemon/cycle.c).
  */
 #include <errno.h>
@@ -38,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -358,6 +367,10 @@ static int parse_line(struct loader *l, const char *line, unsigned lineno)
 	}
 	if (strncmp(line, "round ", 6) == 0)
 		return parse_round(l, line + 6, lineno);
+	if (strcmp(line, "intent") == 0) {
+		l->s->is_intent = true;
+		return 0;
+	}
 	if (strncmp(line, "owned ", 6) == 0)
 		return add_owned(l, line + 6, lineno);
 	if (strncmp(line, "pending ", 8) == 0)
@@ -728,15 +741,53 @@ out:
 	return r;
 }
 
+/*
+ * Times as a round may use them: none in the future, and the intents of a
+ * file saved before writes counted from now (see the top of this file).
+ */
+static void settle_times(struct state *s, int64_t now)
+{
+	for (size_t i = 0; i < s->n_owned; i++) {
+		struct owned *o = &s->owned[i];
+
+		if (o->since > now || (s->is_intent && !o->is_confirmed))
+			o->since = now;
+	}
+	for (size_t i = 0; i < s->n_pending; i++)
+		if (s->pending[i].since > now)
+			s->pending[i].since = now;
+}
+
+/*
+ * Temp files a save killed half-way left behind (each as large as the
+ * state).  Only under the round lock: no save runs beside it.
+ */
+static void remove_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, ".tmp-", 5) == 0)
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+}
+
 static int load(const char *dir, bool may_move, struct state *ret)
 {
 	int r = -EAGAIN;
 
+	if (may_move)
+		remove_temps(dir);
 	for (int i = 0; i < STATE_LOAD_TRIES && r == -EAGAIN; i++) {
 		if (i)
 			state_free(ret);
 		r = load_once(dir, may_move, ret);
 	}
+	if (r == 0)
+		settle_times(ret, (int64_t)time(NULL));
 	return r;
 }
 
@@ -844,8 +895,8 @@ int state_save(const char *dir, const struct state *s)
 	char tmp[PATH_MAX];
 	int r;
 
-	text_add(&t, "licensed-state %d\nround %" PRIu64 "\n", STATE_VERSION,
-		 s->round);
+	text_add(&t, "licensed-state %d\nround %" PRIu64 "\n%s", STATE_VERSION,
+		 s->round, s->is_intent ? "intent\n" : "");
 	text_records(&t, s);
 	text_add(&t, "end\n");
 	r = t.error;

@@ -41,6 +41,7 @@ struct state {
 	uint64_t round;	      /* rounds completed so far */
 	bool is_untrusted;    /* no usable generation: no removals */
 	bool is_fallback;     /* state was bad or missing: state.prev used */
+	bool is_intent;	      /* saved before writes (see state.c) */
 	size_t n_salvaged;    /* records only a bad file held: unconfirmed */
 	struct strpool names; /* the rule names owned[].rule points to */
 	/*

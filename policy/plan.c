@@ -1036,6 +1036,34 @@ static void pair_swaps(struct planner *pl)
 }
 
 /* 5.6: too many removals in one round hold them all, unless approved. */
+/*
+ * Is item i the removal half of a swap going out this round (5.4: one
+ * call, never delayed)?  The user keeps a license of the chain, so it is
+ * not a removal the cap guards against.  A user's items adjoin.
+ */
+static bool is_swap(const struct plan *plan, size_t i)
+{
+	const struct plan_item *v = plan->items;
+
+	if (v[i].reason != PLAN_SUPERSEDED || v[i].hold != PLAN_GO)
+		return false;
+	for (size_t j = i; j-- > 0 && v[j].user == v[i].user;)
+		if (v[j].action == PLAN_ADD && v[j].hold == PLAN_GO &&
+		    v[j].sku == v[i].better)
+			return true;
+	for (size_t j = i + 1; j < plan->n_items && v[j].user == v[i].user; j++)
+		if (v[j].action == PLAN_ADD && v[j].hold == PLAN_GO &&
+		    v[j].sku == v[i].better)
+			return true;
+	return false;
+}
+
+static bool is_capped_removal(const struct plan *plan, size_t i)
+{
+	return plan->items[i].action == PLAN_REMOVE &&
+	       plan->items[i].hold == PLAN_GO && !is_swap(plan, i);
+}
+
 static void apply_cap(struct planner *pl)
 {
 	struct plan *plan = pl->plan;
@@ -1045,8 +1073,7 @@ static void apply_cap(struct planner *pl)
 	bool is_over;
 
 	for (size_t i = 0; i < plan->n_items; i++)
-		if (plan->items[i].action == PLAN_REMOVE &&
-		    plan->items[i].hold == PLAN_GO) {
+		if (is_capped_removal(plan, i)) {
 			n++;
 			n_users += plan->items[i].user != last;
 			last = plan->items[i].user;
@@ -1061,8 +1088,7 @@ static void apply_cap(struct planner *pl)
 	}
 	t->is_capped = true;
 	for (size_t i = 0; i < plan->n_items; i++)
-		if (plan->items[i].action == PLAN_REMOVE &&
-		    plan->items[i].hold == PLAN_GO)
+		if (is_capped_removal(plan, i))
 			plan->items[i].hold = PLAN_CAPPED;
 }
 

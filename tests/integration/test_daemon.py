@@ -173,6 +173,24 @@ class Daemon(unittest.TestCase):
                                      "--json"])[1])
             self.assertEqual(status["owned"], 4)
 
+    def test_busy_lock_is_not_reported_as_a_tenant_read_failure(self):
+        import fcntl
+        with Sim(self.sim_tenant()) as sim:
+            state = os.path.join(self.work, "state")
+            os.makedirs(state, mode=0o700)
+            conf = sim.config(policy=POLICY, state_dir=state,
+                              daemon="interval = 1s")
+            with open(os.path.join(state, "lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                self.start(conf)
+                _, s0 = self.manager.wait_for("STATUS=last round ")
+                self.assertRegex(s0, r"^STATUS=last round \d\d:\d\d did not "
+                                 r"run: another licensed round holds the "
+                                 r"lock; next ")
+            t0 = time.monotonic()
+            _, s1 = self.manager.wait_for("STATUS=last round ", after=t0)
+            self.assertIn(": 4 assigned", s1)
+
     def test_sigterm_in_a_long_round_saves_what_it_did(self):
         n = 150
         faults = {"faults": [{"type": "latency", "ms": 50,
@@ -180,7 +198,7 @@ class Daemon(unittest.TestCase):
         with Sim(self.sim_tenant(n), faults=faults) as sim:
             state = os.path.join(self.work, "state")
             conf = sim.config(policy=POLICY, state_dir=state,
-                              extra="write_rate = 20")
+                              daemon="write_rate = 20")
             self.start(conf)
             self.manager.wait_for("READY=1")
             deadline = time.time() + 20

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import unittest
 
 from simtest import E3, LICENSED, Sim, gid, run, tenant, uid, user
@@ -204,6 +205,63 @@ class State(unittest.TestCase):
             self.assertIn("corrupt at line 5", err)
         self.assertEqual(self.get("state"), bad)
         self.assertEqual(self.asides(), [])
+
+    def records(self):
+        """(user, since, c|u) of the owned lines of state."""
+        return [(w[1], int(w[3]), w[4]) for w in
+                (line.split() for line in self.get("state").splitlines())
+                if w and w[0] == "owned"]
+
+    def test_intents_of_a_file_saved_before_writes_count_from_the_load(self):
+        """A round killed at the end of a long write phase left its
+        intent file: an add it sent last may still land, however old the
+        intent.  The next round must not drop that record on its read."""
+        old = int(time.time()) - 3600
+        self.put("state", "licensed-state 2\nround 7\nintent\n"
+                 + owned_line(4, "u ", since=old) + "end\n")
+        with Sim(sales_tenant()) as sim:
+            rc, _, err = self.once(sim)
+            self.assertEqual(rc, 0, err)
+        recs = [r for r in self.records() if r[0] == uid(4)]
+        self.assertEqual(len(recs), 1, self.get("state"))
+        self.assertGreaterEqual(recs[0][1], int(time.time()) - 60)
+        self.assertEqual(recs[0][2], "u")
+
+    def test_old_intent_of_a_finished_round_is_dropped(self):
+        """The same record in a file saved after the writes: its add was
+        answered long ago, so a read that does not show it drops it."""
+        old = int(time.time()) - 3600
+        self.put("state", "licensed-state 2\nround 7\n"
+                 + owned_line(4, "u ", since=old) + "end\n")
+        with Sim(sales_tenant()) as sim:
+            rc, _, err = self.once(sim)
+            self.assertEqual(rc, 0, err)
+        self.assertEqual([r for r in self.records() if r[0] == uid(4)], [])
+
+    def test_times_from_the_future_are_clamped(self):
+        far = 9223372036854775000
+        self.put("state", "licensed-state 2\nround 7\n"
+                 + owned_line(3, "c ", since=far)
+                 + "pending %s %s %d\n" % (uid(3), E3, far) + "end\n")
+        with Sim(sales_tenant()) as sim:
+            conf = sim.config(policy=POLICY, state_dir=self.state,
+                              safety="removal_grace = 1h\n"
+                              "max_removal_percent = 100")
+            rc, _, err = run([LICENSED, "-c", conf, "once"])
+            self.assertEqual(rc, 0, err)
+            st = self.status(conf)
+        self.assertEqual(len(st["pending_removals"]), 1)
+        since = [p["since"] for p in st["pending_removals"]][0]
+        self.assertTrue(since.startswith(time.strftime("%Y-", time.gmtime())),
+                        since)
+
+    def test_temp_files_of_a_killed_save_are_removed(self):
+        self.put("state", GOOD)
+        self.put(".tmp-AbC123", "x" * 4096)
+        with Sim(sales_tenant()) as sim:
+            rc, _, err = self.once(sim)
+            self.assertEqual(rc, 0, err)
+        self.assertEqual(glob.glob(self.path(".tmp-*")), [])
 
     def test_too_large_state_is_corruption(self):
         self.put("state.prev", state_text(PREV_ROUND))

@@ -289,7 +289,7 @@ class Writes(unittest.TestCase):
     def test_token_renewal_failure_mid_write_exits_1(self):
         n = 60
         with Sim(sales_tenant(n)) as sim:
-            rc, _, err = run([LICENSED, "-c", sim.config(policy=E3_POLICY, state_dir=self.state, safety=SAFETY, extra="write_rate = 100"), "once"])
+            rc, _, err = run([LICENSED, "-c", sim.config(policy=E3_POLICY, state_dir=self.state, safety=SAFETY), "once"])
             self.assertEqual(rc, 0, err)
             self.set_members(sim, {gid(1): []})
             # The token expires after a few requests; renewal is refused.
@@ -297,7 +297,7 @@ class Writes(unittest.TestCase):
                 {"type": "token_expiry", "after_requests": 5},
                 {"type": "status", "status": 400, "code": "invalid_client",
                  "path": "/oauth2/v2.0/token", "after": 1}]})
-            rc, _, err = run([LICENSED, "-c", sim.config(policy=E3_POLICY, state_dir=self.state, safety=SAFETY, extra="write_rate = 100"), "once"])
+            rc, _, err = run([LICENSED, "-c", sim.config(policy=E3_POLICY, state_dir=self.state, safety=SAFETY), "once"])
             self.assertEqual(rc, 1, err)
             self.assertIn("writes stopped", err)
             self.assertNotIn("nothing was written", err)
@@ -354,6 +354,30 @@ class Writes(unittest.TestCase):
             self.assertEqual(inner(sim.log(), "/assignLicense")[n:], [])
             self.assertIsNone(self.status(sim)["approval"])
 
+    def test_approval_stays_when_the_writes_stop_before_the_removals(self):
+        n = 6
+        safety = "removal_grace = 0\nmax_removals = 2"
+        with Sim(sales_tenant(n)) as sim:
+            self.assertEqual(self.once(sim, safety=safety)[0], 0)
+            self.set_members(sim, {gid(1): []})
+            rc, _, err = run([LICENSED, "-c", sim.path("licensed.conf"),
+                              "approve", "6"])
+            self.assertEqual(rc, 0, err)
+            sim.set_faults({"faults": [{"type": "status", "status": 429,
+                                        "retry_after": "999999",
+                                        "path": "/assignLicense"}]})
+            rc, _, err = self.once(sim, safety=safety)
+            self.assertEqual(rc, 1, err)
+            self.assertIn("the approval stays for the next round", err)
+            self.assertEqual(self.status(sim)["approval"], 6)
+            sim.set_faults({})
+            rc, _, err = self.once(sim, safety=safety)
+            self.assertEqual(rc, 0, err)
+            st = sim.state()
+            self.assertEqual([i for i in range(1, n + 1) if held(st, uid(i))],
+                             [])
+            self.assertIsNone(self.status(sim)["approval"])
+
     # ---- item 5: retries per request -----------------------------------
 
     def test_light_throttling_does_not_end_the_write_phase(self):
@@ -362,7 +386,7 @@ class Writes(unittest.TestCase):
             sim.set_faults({"seed": 7, "faults": [
                 {"type": "status", "status": 429, "retry_after": "0.05",
                  "path": "/assignLicense", "probability": 0.1}]})
-            rc, _, err = run([LICENSED, "-c", sim.config(policy=E3_POLICY, state_dir=self.state, safety=SAFETY, extra="write_rate = 100"), "once"])
+            rc, _, err = run([LICENSED, "-c", sim.config(policy=E3_POLICY, state_dir=self.state, safety=SAFETY), "once"])
             self.assertEqual(rc, 0, err[-2000:])
             st = sim.state()
             self.assertEqual([i for i in range(1, n + 1)

@@ -2077,19 +2077,27 @@ static struct plan_case cases[] = {
 			"totals removes=1 grace=1 holders=2\n",
 	},
 	{
-		.name = "5.6 precedence removals count toward the cap",
+		/* 5.4: a swap is one call, never delayed; a lone removal of
+		 * a lesser SKU (the better one already held) is a removal. */
+		.name = "5.6 a swap is not held by the cap; a lone precedence "
+			"removal is",
 		.tenant = "sku SPE_E3\n"
 			  "sku SPE_E5\n"
 			  "user u2 has=SPE_E3\n"
-			  "group e5 u2\n"
-			  "group e3 u2\n",
+			  "user u3 has=SPE_E3 has=SPE_E5\n"
+			  "group e5 u2 u3\n"
+			  "group e3 u2 u3\n",
 		.policy = E3_E5_POLICY,
 		.state = "max_removals 0\n"
-			 "owned u2 SPE_E3\n",
-		.want = "u2 SPE_E3 remove superseded capped rule=e3 by=SPE_E5\n"
+			 "owned u2 SPE_E3\n"
+			 "owned u3 SPE_E3\n",
+		.want = "u2 SPE_E3 remove superseded go rule=e3 by=SPE_E5\n"
 			"u2 SPE_E5 add entitled go rule=e5 disabled=-\n"
+			"u3 SPE_E3 remove superseded capped rule=e3 by=SPE_E5\n"
 			"keep u2 SPE_E3\n"
-			"totals adds=1 capped=1 holders=1 is_capped\n",
+			"keep u3 SPE_E3\n"
+			"totals adds=1 removes=1 capped=1 holders=2 "
+			"is_capped\n",
 	},
 	/* ---- [exclude] ---- */
 	{
