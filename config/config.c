@@ -34,6 +34,7 @@ enum kind {
 	KIND_BOOL,
 	KIND_DURATION,
 	KIND_UINT,
+	KIND_RATE, /* auto (0), or a cap of min to max */
 	KIND_REMOVAL,
 };
 
@@ -54,7 +55,7 @@ struct key {
 	const char *name;
 	enum kind kind;
 	size_t offset;	   /* into struct loader */
-	uint64_t min, max; /* KIND_UINT, KIND_DURATION */
+	uint64_t min, max; /* KIND_UINT, KIND_DURATION, KIND_RATE */
 };
 
 #define AT(field) offsetof(struct loader, field)
@@ -74,8 +75,6 @@ static const struct key keys[] = {
 	{ "tenant", "graph", KIND_HTTPS_URL, AT(cfg.graph), 0, 0 },
 	{ "tenant", "ca_file", KIND_PATH, AT(cfg.ca_file), 0, 0 },
 	{ "tenant", "proxy", KIND_PROXY, AT(cfg.proxy), 0, 0 },
-	{ "tenant", "write_rate", KIND_UINT, AT(cfg.write_rate), 1, 100 },
-	{ "tenant", "read_rate", KIND_UINT, AT(cfg.read_rate), 1, 100 },
 	{ "daemon", "policy", KIND_PATH, AT(cfg.policy), 0, 0 },
 	{ "daemon", "state_dir", KIND_PATH, AT(cfg.state_dir), 0, 0 },
 	{ "daemon", "interval", KIND_DURATION, AT(cfg.interval_sec), 1,
@@ -84,6 +83,10 @@ static const struct key keys[] = {
 	  VALUE_DURATION_MAX },
 	{ "daemon", "dry_run", KIND_BOOL, AT(cfg.is_dry_run), 0, 0 },
 	{ "daemon", "metrics_file", KIND_PATH, AT(cfg.metrics_file), 0, 0 },
+	{ "daemon", "write_rate", KIND_RATE, AT(cfg.write_rate), 1,
+	  CONFIG_WRITE_RATE_MAX },
+	{ "daemon", "read_rate", KIND_RATE, AT(cfg.read_rate), 1,
+	  CONFIG_READ_RATE_MAX },
 	{ "safety", "removal", KIND_REMOVAL, AT(cfg.removal), 0, 0 },
 	{ "safety", "removal_grace", KIND_DURATION, AT(cfg.removal_grace_sec),
 	  0, VALUE_DURATION_MAX },
@@ -191,6 +194,26 @@ static int set_number(struct loader *l, const struct key *k,
 	return 0;
 }
 
+/* auto, or a cap no higher than Graph's documented rate. */
+static int set_rate(struct loader *l, const struct key *k,
+		    const struct inifile_pos *at, const char *value)
+{
+	uint64_t v;
+
+	if (strcasecmp(value, "auto") == 0)
+		v = 0;
+	else if (value_uint(value, k->min, k->max, &v) < 0) {
+		report(l, at->line,
+		       "invalid rate '%s' for '%s' (auto, or a cap of %llu to "
+		       "%llu per second: Graph's documented limit)",
+		       value, k->name, (unsigned long long)k->min,
+		       (unsigned long long)k->max);
+		return 0;
+	}
+	*(uint64_t *)field(l, k) = v;
+	return 0;
+}
+
 static int set_removal(struct loader *l, const struct key *k,
 		       const struct inifile_pos *at, const char *value)
 {
@@ -243,6 +266,8 @@ static int set_value(struct loader *l, const struct key *k,
 	case KIND_DURATION:
 	case KIND_UINT:
 		return set_number(l, k, at, value);
+	case KIND_RATE:
+		return set_rate(l, k, at, value);
 	case KIND_REMOVAL:
 		return set_removal(l, k, at, value);
 	case KIND_TEXT:
@@ -264,9 +289,17 @@ static void unknown_key(struct loader *l, const struct inifile_pos *at,
 	const char *hint;
 	size_t n = 0;
 
-	for (size_t i = 0; i < N_KEYS; i++)
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (strcmp(keys[i].name, name) == 0) {
+			/* e.g. write_rate, which moved to [daemon] */
+			report(l, at->line,
+			       "unknown key '%s' in [%s] (it belongs in [%s])",
+			       name, l->section, keys[i].section);
+			return;
+		}
 		if (strcmp(keys[i].section, l->section) == 0)
 			names[n++] = keys[i].name;
+	}
 	hint = value_closest(name, names, n);
 	if (hint)
 		report(l, at->line,
@@ -450,9 +483,9 @@ static char *dir_of(const char *path)
 
 static void loader_defaults(struct config *c)
 {
-	c->write_rate = 10;
-	c->read_rate = 20;
-	c->interval_sec = 15 * 60;
+	c->write_rate = 0; /* auto */
+	c->read_rate = 0;
+	c->interval_sec = 5 * 60;
 	c->full_sync_sec = 24 * 3600;
 	c->removal = CONFIG_REMOVAL_OWNED;
 	c->removal_grace_sec = 24 * 3600;

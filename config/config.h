@@ -21,6 +21,14 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/licensed/licensed.conf"
 
+/*
+ * The highest write_rate and read_rate accepted: Graph's documented
+ * ceilings, which `auto` starts from (THROTTLE_*_CEILING in
+ * graph/throttle.h; daemon/client.c checks that the two agree).
+ */
+#define CONFIG_WRITE_RATE_MAX 20
+#define CONFIG_READ_RATE_MAX  70
+
 enum config_auth {
 	CONFIG_AUTH_NONE,
 	CONFIG_AUTH_SECRET,
@@ -45,13 +53,11 @@ struct config {
 	char *certificate_file;	  /* as written */
 	char *credential_path;	  /* resolved secret or certificate file */
 	bool is_credential_from_systemd;
-	char *authority;     /* no trailing '/'; for managed identity the
-				metadata endpoint */
-	char *graph;	     /* no trailing '/' */
-	char *ca_file;	     /* resolved, or NULL */
-	char *proxy;	     /* or NULL */
-	uint64_t write_rate; /* writes per second */
-	uint64_t read_rate;  /* reads per second */
+	char *authority; /* no trailing '/'; for managed identity the
+			    metadata endpoint */
+	char *graph;	 /* no trailing '/' */
+	char *ca_file;	 /* resolved, or NULL */
+	char *proxy;	 /* or NULL */
 
 	/* [daemon] */
 	char *policy;	 /* resolved file or directory */
@@ -59,7 +65,9 @@ struct config {
 	uint64_t interval_sec;
 	uint64_t full_sync_sec;
 	bool is_dry_run;
-	char *metrics_file; /* resolved, or NULL */
+	char *metrics_file;  /* resolved, or NULL */
+	uint64_t write_rate; /* cap, writes per second; 0: auto */
+	uint64_t read_rate;  /* cap, reads per second; 0: auto */
 
 	/* [safety] */
 	enum config_removal removal;

@@ -11,6 +11,13 @@
 #include "config/credential.h"
 #include "daemon/client.h"
 #include "daemon/log.h"
+#include "graph/throttle.h"
+
+/* config/ accepts caps up to the ceilings graph/ starts from. */
+_Static_assert(CONFIG_WRITE_RATE_MAX == (int)THROTTLE_WRITE_CEILING,
+	       "write_rate limit differs from Graph's documented ceiling");
+_Static_assert(CONFIG_READ_RATE_MAX == (int)THROTTLE_READ_CEILING,
+	       "read_rate limit differs from the documented read ceiling");
 
 static enum auth_kind auth_kind_of(enum config_auth a)
 {
@@ -37,7 +44,7 @@ int client_open(const struct config *c, const struct client_hooks *hooks,
 			  .client_id = c->client_id,
 			  .authority = c->authority,
 			  .graph = c->graph },
-		.read_rate = (double)c->read_rate,
+		.read_rate = (double)c->read_rate, /* caps; 0: auto */
 		.write_rate = (double)c->write_rate,
 		/* SPEC 4: a longer Retry-After ends the phase. */
 		.max_wait_sec = c->interval_sec < GRAPH_MAX_WAIT_SEC

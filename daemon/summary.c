@@ -37,9 +37,15 @@ static void print_config(FILE *f, const struct config *c)
 		fprintf(f, "  ca_file   %s\n", c->ca_file);
 	if (c->proxy)
 		fprintf(f, "  proxy     %s\n", c->proxy);
-	fprintf(f, "  rates     %llu writes/s, %llu reads/s\n",
-		(unsigned long long)c->write_rate,
-		(unsigned long long)c->read_rate);
+	fprintf(f,
+		"  rates     writes up to %llu/s (%s), reads up to %llu/s "
+		"(%s)\n",
+		(unsigned long long)(c->write_rate ? c->write_rate
+						   : CONFIG_WRITE_RATE_MAX),
+		c->write_rate ? "write_rate" : "Graph's limit",
+		(unsigned long long)(c->read_rate ? c->read_rate
+						  : CONFIG_READ_RATE_MAX),
+		c->read_rate ? "read_rate" : "Graph's limit");
 	fprintf(f, "  rounds    every %s, full read every %s%s\n", interval,
 		full, c->is_dry_run ? ", dry run (no writes)" : "");
 	fprintf(f, "  state     %s\n", c->state_dir);

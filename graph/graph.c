@@ -308,8 +308,10 @@ static int call(struct graph *g, const struct call *c,
 		if (r == 0)
 			r = send_once(g, c, token, resp, &herr);
 		if (r == 0 && is_answer(c, resp)) {
-			if (!c->is_batch)
-				progress(g); /* a batch's answers decide */
+			if (!c->is_batch) { /* a batch's answers decide */
+				progress(g);
+				bucket_answered(b, 1);
+			}
 			return 0;
 		}
 		if (r == 0 && resp->status == 401 && !is_renewed) {
@@ -317,8 +319,12 @@ static int call(struct graph *g, const struct call *c,
 			is_renewed = true;
 			continue;
 		}
-		if (r == 0 && resp->status == 429)
+		if (r == 0 && resp->status == 429) {
 			g->counters.throttled++;
+			/* A $batch envelope refused whole counts as one. */
+			(void)bucket_throttled(b, 1, 1, resp->retry_after_sec,
+					       now_usec());
+		}
 		if (ret_is_maybe_sent &&
 		    is_unanswered(r, r == 0 ? resp->status : 0))
 			*ret_is_maybe_sent = true;
@@ -376,8 +382,8 @@ int graph_new(const struct graph_options *o, struct graph **ret,
 			       herr.text);
 		goto out;
 	}
-	bucket_init(&g->reads, o->read_rate, o->read_rate, now);
-	bucket_init(&g->writes, o->write_rate, o->write_rate, now);
+	bucket_init(&g->reads, THROTTLE_READ_CEILING, o->read_rate, now);
+	bucket_init(&g->writes, THROTTLE_WRITE_CEILING, o->write_rate, now);
 	g->max_wait_usec =
 		(uint64_t)((o->max_wait_sec > 0 ? o->max_wait_sec
 						: GRAPH_MAX_WAIT_SEC) *
@@ -715,12 +721,13 @@ static void batch_add(struct batch *b, size_t wi, char kind, const char *method,
 }
 
 /*
- * Fill b with the next pending requests, a PATCH beside its assign.  The
- * size follows the write bucket: a batch the bucket cannot pay for now is
- * half throttled before it is sent.
+ * Fill b with the next pending requests, at most max (a PATCH beside its
+ * assign, even when max is 1).  The caller sizes max to the write bucket:
+ * a batch larger than the bucket earns in a second is throttled half-way
+ * by a server whose budget is ours.
  */
 static void batch_fill(struct batch *b, const struct graph_write *w,
-		       struct write_state *p, size_t n)
+		       struct write_state *p, size_t n, size_t max)
 {
 	b->n = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -729,7 +736,7 @@ static void batch_fill(struct batch *b, const struct graph_write *w,
 
 		if (p[i].step == STEP_DONE)
 			continue;
-		if (b->n + need > ENCODE_BATCH_MAX)
+		if (b->n > 0 && b->n + need > max)
 			break;
 		if (p[i].step == STEP_PATCH)
 			batch_add(b, i, 'p', "PATCH", p[i].patch_url,
@@ -835,7 +842,25 @@ struct tally {
 	size_t n_settled, n_again;
 	unsigned attempt;   /* the highest retry count among the retried */
 	double retry_after; /* the longest Retry-After, or -1 */
+	/* For the write bucket's rate (graph/throttle.h): */
+	unsigned n_answered;	/* neither 429 nor 5xx nor lost */
+	unsigned n_throttled;	/* 429 */
+	double throttled_after; /* the longest Retry-After of a 429, or -1 */
 };
+
+/* What the server did with one inner request, for the rate. */
+static void tally_reply(struct tally *t, const struct batch_reply *reply)
+{
+	if (!reply || reply->status >= 500 || reply->status == 424)
+		return; /* lost, failing, or never run */
+	if (reply->status != 429) {
+		t->n_answered++;
+		return;
+	}
+	t->n_throttled++;
+	if (reply->retry_after_sec > t->throttled_after)
+		t->throttled_after = reply->retry_after_sec;
+}
 
 static void tally_one(struct tally *t, enum verdict v, unsigned attempt,
 		      double after)
@@ -858,14 +883,17 @@ static void settle_batch(const struct graph_write *w, struct write_state *p,
 			 struct tally *t)
 {
 	for (size_t k = 0; k < b->n; k++) {
+		const struct batch_reply *reply =
+			find_reply(rep, n_rep, b->ids[k]);
 		size_t i = b->write_of[k];
 		double after;
 		enum verdict v;
 
+		tally_reply(t, reply);
 		if (p[i].step == STEP_DONE)
 			continue; /* its PATCH failed in this batch */
 		v = settle(&w[i], &p[i], &results[i], b->ids[k][0] == 'p',
-			   find_reply(rep, n_rep, b->ids[k]), &after);
+			   reply, &after);
 		if (v == VERDICT_AGAIN && p[i].attempt >= GRAPH_MAX_RETRIES) {
 			exhausted(&p[i], &results[i]); /* not progress */
 			continue;
@@ -883,6 +911,16 @@ static void batch_unanswered(const struct batch *b, struct write_state *p)
 			p[b->write_of[k]].is_maybe_applied = true;
 }
 
+/* The write rate follows the batch's answers (graph/throttle.h). */
+static void pace(struct graph *g, const struct batch *b, const struct tally *t)
+{
+	bucket_answered(&g->writes, t->n_answered);
+	if (t->n_throttled)
+		(void)bucket_throttled(&g->writes, (unsigned)b->n,
+				       t->n_throttled, t->throttled_after,
+				       now_usec());
+}
+
 /*
  * Send one batch and settle its answers.  Returns 0, or a negative errno
  * when the phase must stop (*reterr says why).
@@ -895,7 +933,7 @@ static int batch_send(struct graph *g, const struct graph_write *w,
 	struct http_response resp = { 0 };
 	struct decode_error e = { "" };
 	struct batch_reply *replies = NULL;
-	struct tally t = { .retry_after = -1 };
+	struct tally t = { .retry_after = -1, .throttled_after = -1 };
 	struct graph_failure why = { 0 };
 	size_t n_replies = 0;
 	bool is_maybe_sent = false;
@@ -927,6 +965,8 @@ static int batch_send(struct graph *g, const struct graph_write *w,
 		settle_batch(w, p, b, replies, n_replies, results, &t);
 	if (r == 0 && t.n_settled)
 		progress(g);
+	if (r == 0)
+		pace(g, b, &t);
 	if (r == 0 && t.n_again &&
 	    retry(g, &g->writes, t.attempt, t.retry_after, &why) < 0) {
 		failure(reterr, &c, 0, NULL,
@@ -980,7 +1020,8 @@ int graph_apply(struct graph *g, const struct graph_write *writes, size_t n,
 			results[i].outcome = GRAPH_OK;
 	}
 	while (r == 0) {
-		batch_fill(&b, writes, p, n);
+		batch_fill(&b, writes, p, n,
+			   bucket_batch_size(&g->writes, ENCODE_BATCH_MAX));
 		if (b.n == 0)
 			break;
 		r = batch_send(g, writes, p, &b, results, reterr);

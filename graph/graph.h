@@ -8,10 +8,12 @@
  * as one outcome per user, Graph's error classified and its text kept.
  *
  * Every request passes the throttle (a token bucket for reads, one for
- * writes, Retry-After honoured) and is retried on 429, 5xx and dropped
- * connections with backoff, within a retry budget per round; a 401 renews
- * the token once.  Waiting is done by the caller's wait hook, so the
- * daemon can keep its watchdog fed and react to SIGTERM between requests.
+ * writes, each at Graph's documented rate and adapting to 429s; a $batch
+ * holds what the write bucket earns in a second; Retry-After honoured) and
+ * is retried on 429, 5xx and dropped connections with backoff, within a
+ * retry budget per round; a 401 renews the token once.  Waiting is done by the
+ * caller's wait hook, so the daemon can keep its watchdog fed and react to
+ * SIGTERM between requests.
  */
 #ifndef LICENSED_GRAPH_H
 #define LICENSED_GRAPH_H
@@ -48,7 +50,12 @@ struct graph_options {
 	const char *graph; /* base URL, no trailing '/' */
 	struct http_options http;
 	struct auth_options auth; /* .http is filled by graph_new */
-	double read_rate;	  /* requests per second */
+	/*
+	 * Caps on the request rates, per second; 0: none.  Either way the
+	 * rate starts at Graph's documented ceiling (or the cap, if lower)
+	 * and adapts to 429s (graph/throttle.h).
+	 */
+	double read_rate;
 	double write_rate;
 	/*
 	 * A Retry-After longer than this ends the phase at once instead of

@@ -68,7 +68,6 @@ client_secret_file = client-secret
 authority = https://127.0.0.1:%d
 graph = https://127.0.0.1:%d
 ca_file = sim/ca.pem
-write_rate = 50
 
 [daemon]
 policy = policy.ini

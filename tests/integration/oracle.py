@@ -416,35 +416,17 @@ class Log:
 
 # ---- running licensed ------------------------------------------------
 
-_RATE_SECTION = []
-
-
-def rate_section(sim, state_dir):
-    """Where write_rate/read_rate go: SPEC 2 says [daemon]; older code
-    took them in [tenant].  Asked once of `licensed check`."""
-    if not _RATE_SECTION:
-        conf = sim.config(state_dir=state_dir,
-                          daemon="write_rate = 10\nread_rate = 10")
-        rc, _, err = run([LICENSED, "-c", conf, "check"])
-        _RATE_SECTION.append("tenant" if rc == 2 and "write_rate" in err
-                             else "daemon")
-    return _RATE_SECTION[0]
-
-
 class Harness:
     """One simulator, one state dir, one World; rounds of `licensed once`
     labelled for the messages."""
 
     def __init__(self, test, sim, world, state_dir, seed, env_name,
-                 write_rate=100, read_rate=100, daemon="", safety=""):
+                 daemon="", safety=""):
+        """Rates are Graph's (write_rate and read_rate auto), as shipped."""
         self.test, self.sim, self.world = test, sim, world
         self.state_dir, self.seed, self.env_name = state_dir, seed, env_name
-        rates = "write_rate = %d\nread_rate = %d" % (write_rate, read_rate)
-        section = rate_section(sim, state_dir)
         self.conf = sim.config(
-            policy=world.policy(), state_dir=state_dir,
-            extra=rates if section == "tenant" else "",
-            daemon=(rates + "\n" if section == "daemon" else "") + daemon,
+            policy=world.policy(), state_dir=state_dir, daemon=daemon,
             safety="removal_grace = 0\nmax_removal_percent = 100\n"
                    "max_removals = 100000\n" + safety)
         self.log = Log(sim.path("requests.jsonl"))

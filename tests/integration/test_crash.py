@@ -50,15 +50,14 @@ class CrashConsistency(unittest.TestCase):
     def one_seed(self, seed, state_dir):
         rng = random.Random(seed)
         world = World(USERS, rng)
-        # Writes take 8 ms each and go at 50/s: a kill after K writes of
-        # the log lands in the middle of a $batch the simulator is still
-        # applying, with more batches to come.
+        # Writes take 8 ms each and go at Graph's rate (20/s): a kill
+        # after K writes of the log lands in the middle of a $batch the
+        # simulator is still applying, with more batches to come.
         faults = {"faults": [{"type": "latency", "ms": 8,
                               "path": "/assignLicense$|^/v1\\.0/users/"
                                       "[^/?]+$"}]}
         with Sim(world.tenant_doc(), faults=faults) as sim:
-            h = Harness(self, sim, world, state_dir, seed, "CRASH_SEED",
-                        write_rate=50, read_rate=100)
+            h = Harness(self, sim, world, state_dir, seed, "CRASH_SEED")
             landed = phases = 0
             while landed < POINTS and phases < 2 * POINTS + 5:
                 phases += 1

@@ -325,7 +325,7 @@ office = SPE_E5 > ENTERPRISEPACK
                               "path": "/assignLicense"}]}
         with Sim(t, faults=faults) as sim:
             conf = sim.config(policy=E3_POLICY, state_dir=self.state,
-                              extra="write_rate = 40")
+                              daemon="write_rate = 20")
             p = subprocess.Popen([LICENSED, "-c", conf, "once"],
                                  stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)

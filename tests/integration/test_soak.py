@@ -67,7 +67,6 @@ class Soak(unittest.TestCase):
         world = World(USERS, rng)
         with Sim(world.tenant_doc()) as sim:
             h = Harness(self, sim, world, state_dir, seed, "SOAK_SEED",
-                        write_rate=100, read_rate=100,
                         daemon="interval = %ds" % INTERVAL)
             idle = True
             for r in range(1, ROUNDS + 1):

@@ -90,14 +90,14 @@ static void test_defaults_when_optional_keys_absent(void **state)
 	assert_string_equal(c.graph, "https://graph.microsoft.com");
 	assert_null(c.ca_file);
 	assert_null(c.proxy);
-	assert_int_equal(c.write_rate, 10);
-	assert_int_equal(c.read_rate, 20);
 	assert_string_equal(c.policy, "/etc/licensed/policy.ini");
 	assert_string_equal(c.state_dir, "/var/lib/licensed");
-	assert_int_equal(c.interval_sec, 15 * 60);
+	assert_int_equal(c.interval_sec, 5 * 60);
 	assert_int_equal(c.full_sync_sec, 24 * 3600);
 	assert_false(c.is_dry_run);
 	assert_null(c.metrics_file);
+	assert_int_equal(c.write_rate, 0); /* auto */
+	assert_int_equal(c.read_rate, 0);
 	assert_int_equal(c.removal, CONFIG_REMOVAL_OWNED);
 	assert_int_equal(c.removal_grace_sec, 24 * 3600);
 	assert_int_equal(c.max_removals, 50);
@@ -119,8 +119,6 @@ static void test_every_key_parsed(void **state)
 		"graph = https://graph.microsoft.us:443//\n"
 		"ca_file = ca.pem\n"
 		"proxy = socks5h://proxy.example.com:1080\n"
-		"write_rate = 1\n"
-		"read_rate = 100\n"
 		"[daemon]\n"
 		"policy = /srv/policy.d\n"
 		"state_dir = /srv/state\n"
@@ -128,6 +126,8 @@ static void test_every_key_parsed(void **state)
 		"full_sync = 7d\n"
 		"dry_run = YES\n"
 		"metrics_file = /srv/licensed.prom\n"
+		"write_rate = 1\n"
+		"read_rate = 70\n"
 		"[safety]\n"
 		"removal = authoritative\n"
 		"removal_grace = 0\n"
@@ -141,7 +141,7 @@ static void test_every_key_parsed(void **state)
 	assert_string_equal(c.ca_file, "ca.pem");
 	assert_string_equal(c.proxy, "socks5h://proxy.example.com:1080");
 	assert_int_equal(c.write_rate, 1);
-	assert_int_equal(c.read_rate, 100);
+	assert_int_equal(c.read_rate, 70);
 	assert_string_equal(c.policy, "/srv/policy.d");
 	assert_string_equal(c.state_dir, "/srv/state");
 	assert_int_equal(c.interval_sec, 90);
@@ -526,8 +526,8 @@ static void test_malformed_values(void **state)
 		 "or fragment is not allowed here)",
 		 "licensed.conf:5: invalid value 'proxy:3128' for 'proxy' "
 		 "(use http://HOST:PORT or socks5://HOST:PORT)",
-		 "licensed.conf:6: invalid number '0' for 'write_rate' (1 to "
-		 "100)",
+		 "licensed.conf:6: unknown key 'write_rate' in [tenant] (it "
+		 "belongs in [daemon])",
 		 "licensed.conf:8: invalid duration '0' for 'interval' (a "
 		 "number of seconds, or with an s, m, h or d suffix, at least "
 		 "1s)",
@@ -590,7 +590,40 @@ static void test_unknown_key_without_hint(void **state)
 	(void)state;
 	load_bad(TENANT "colour = blue\n[safety]\ninterval = 5m\n",
 		 "licensed.conf:5: unknown key 'colour' in [tenant]",
-		 "licensed.conf:7: unknown key 'interval' in [safety]");
+		 "licensed.conf:7: unknown key 'interval' in [safety] (it "
+		 "belongs in [daemon])");
+}
+
+/* SPEC 2: auto (Graph's documented rate, adapting), or a cap below it. */
+static void test_rates_auto_or_a_cap(void **state)
+{
+	struct config c;
+
+	(void)state;
+	load_ok(TENANT "[daemon]\nwrite_rate = auto\nread_rate = AUTO\n", &c);
+	assert_int_equal(c.write_rate, 0);
+	assert_int_equal(c.read_rate, 0);
+	config_free(&c);
+	load_ok(TENANT "[daemon]\nwrite_rate = 20\nread_rate = 1\n", &c);
+	assert_int_equal(c.write_rate, CONFIG_WRITE_RATE_MAX);
+	assert_int_equal(c.read_rate, 1);
+	config_free(&c);
+}
+
+static void test_rates_out_of_range(void **state)
+{
+	(void)state;
+	load_bad(TENANT "[daemon]\nwrite_rate = 21\nread_rate = 0\n",
+		 "licensed.conf:6: invalid rate '21' for 'write_rate' (auto, "
+		 "or a cap of 1 to 20 per second: Graph's documented limit)",
+		 "licensed.conf:7: invalid rate '0' for 'read_rate' (auto, or "
+		 "a cap of 1 to 70 per second: Graph's documented limit)");
+	load_bad(
+		TENANT "[daemon]\nwrite_rate = fast\nread_rate = 7.5\n",
+		"licensed.conf:6: invalid rate 'fast' for 'write_rate' (auto, "
+		"or a cap of 1 to 20 per second: Graph's documented limit)",
+		"licensed.conf:7: invalid rate '7.5' for 'read_rate' (auto, or "
+		"a cap of 1 to 70 per second: Graph's documented limit)");
 }
 
 static void test_unknown_section_and_its_keys_skipped(void **state)
@@ -886,6 +919,8 @@ int main(void)
 		T(test_duplicate_section),
 		T(test_unknown_key_with_hint),
 		T(test_unknown_key_without_hint),
+		T(test_rates_auto_or_a_cap),
+		T(test_rates_out_of_range),
 		T(test_unknown_section_and_its_keys_skipped),
 		T(test_key_outside_section),
 		T(test_indented_continuation_refused),
