@@ -1,5 +1,6 @@
 /*
- * fuzz_decode: libFuzzer harness for graph/decode.c.
+ * fuzz_decode: libFuzzer harness for the decoders of graph/decode.h
+ * (graph/decode_*.c over the byte pass and readers of graph/json.c).
  *
  * The first input byte picks the decoder (modulo 6: skus, user page,
  * group, graph error, token, batch); the rest is the body, passed with

@@ -1,5 +1,5 @@
 /*
- * test_decode: Graph JSON -> model structs (graph/decode.c).
+ * test_decode: Graph JSON -> model structs (graph/decode_*.c, graph/json.c).
  *
  * The real examples in tests/unit/data/ (copies of shared/data, see the
  * README there) are decoded field by field; every prefix of each of them
@@ -779,7 +779,7 @@ static void test_user_account_enabled(void **state)
 	struct user_page p;
 
 	(void)state;
-	/* missing or null: believed enabled (see decode.c read_enabled) */
+	/* missing or null: believed enabled (see decode_user.c read_enabled) */
 	user_ok("", &p);
 	assert_true(p.users[0].is_enabled);
 	decode_user_page_clear(&p);
