@@ -53,10 +53,57 @@ out:
 	return r;
 }
 
+/* A word of Graph's as one of a table's values; other when not there. */
+static int word_of(const char *word, const char *const *names, size_t n,
+		   int other)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] && strcmp(word, names[i]) == 0)
+			return (int)i;
+	return other;
+}
+
+static enum assignment_state state_of(const char *word)
+{
+	static const char *const names[] = {
+		[ASSIGNMENT_STATE_NONE] = "",
+		[ASSIGNMENT_ACTIVE] = "Active",
+		[ASSIGNMENT_ACTIVE_WITH_ERROR] = "ActiveWithError",
+		[ASSIGNMENT_DISABLED] = "Disabled",
+		[ASSIGNMENT_ERROR] = "Error",
+	};
+
+	return (enum assignment_state)word_of(word, names,
+					      sizeof(names) / sizeof(names[0]),
+					      ASSIGNMENT_STATE_OTHER);
+}
+
+static enum assignment_error error_of(const char *word)
+{
+	static const char *const names[] = {
+		[ASSIGNMENT_ERROR_NONE] = "",
+		[ASSIGNMENT_COUNT_VIOLATION] = "CountViolation",
+		[ASSIGNMENT_MUTUALLY_EXCLUSIVE_VIOLATION] =
+			"MutuallyExclusiveViolation",
+		[ASSIGNMENT_DEPENDENCY_VIOLATION] = "DependencyViolation",
+		[ASSIGNMENT_PROHIBITED_IN_USAGE_LOCATION_VIOLATION] =
+			"ProhibitedInUsageLocationViolation",
+		[ASSIGNMENT_UNIQUENESS_VIOLATION] = "UniquenessViolation",
+	};
+
+	/* The service says "None" where the docs say null: both mean none. */
+	if (strcmp(word, "None") == 0)
+		return ASSIGNMENT_ERROR_NONE;
+	return (enum assignment_error)word_of(word, names,
+					      sizeof(names) / sizeof(names[0]),
+					      ASSIGNMENT_ERROR_OTHER);
+}
+
 /* One licenseAssignmentState into a zeroed *a. */
 static int decode_state(const cJSON *el, struct assignment *a,
 			struct decode_error *e)
 {
+	char state[20], error[40]; /* the sizes of the old limits */
 	bool has_group = false;
 	int r;
 
@@ -67,17 +114,16 @@ static int decode_state(const cJSON *el, struct assignment *a,
 		r = json_maybe_guid(el, "assignedByGroup", &a->group,
 				    &has_group, e);
 	if (r == 0)
-		r = json_read_word(el, "state", a->state, sizeof(a->state), e);
+		r = json_read_word(el, "state", state, sizeof(state), e);
 	if (r == 0)
-		r = json_read_word(el, "error", a->error, sizeof(a->error), e);
+		r = json_read_word(el, "error", error, sizeof(error), e);
 	if (r == 0)
 		r = read_plans(el, &a->disabled_plans, &a->n_disabled_plans, e);
 	if (r < 0)
 		return r;
 	a->by = has_group ? ASSIGNED_BY_GROUP : ASSIGNED_DIRECTLY;
-	/* The service says "None" where the docs say null: both mean "". */
-	if (strcmp(a->error, "None") == 0)
-		a->error[0] = '\0';
+	a->state = state_of(state);
+	a->error = error_of(error);
 	return 0;
 }
 

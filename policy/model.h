@@ -119,14 +119,39 @@ enum assigned_by {
 	ASSIGNED_UNKNOWN,  /* in assignedLicenses without a state entry */
 };
 
+/* licenseAssignmentStates[].state (GRAPH.md 3.2); NONE: no state entry. */
+enum assignment_state {
+	ASSIGNMENT_STATE_NONE,
+	ASSIGNMENT_ACTIVE,
+	ASSIGNMENT_ACTIVE_WITH_ERROR,
+	ASSIGNMENT_DISABLED,
+	ASSIGNMENT_ERROR,
+	ASSIGNMENT_STATE_OTHER,
+};
+
+/* licenseAssignmentStates[].error; NONE for null or "None". */
+enum assignment_error {
+	ASSIGNMENT_ERROR_NONE,
+	ASSIGNMENT_COUNT_VIOLATION,
+	ASSIGNMENT_MUTUALLY_EXCLUSIVE_VIOLATION,
+	ASSIGNMENT_DEPENDENCY_VIOLATION,
+	ASSIGNMENT_PROHIBITED_IN_USAGE_LOCATION_VIOLATION,
+	ASSIGNMENT_UNIQUENESS_VIOLATION,
+	ASSIGNMENT_ERROR_OTHER,
+};
+
+/*
+ * One license of a user.  Enums, not the texts: a million users hold a
+ * few million of these (issue 9: the texts inline cost 60 bytes each).
+ */
 struct assignment {
 	struct guid sku;
-	enum assigned_by by;
 	struct guid group; /* assignedByGroup, when ASSIGNED_BY_GROUP */
 	struct guid *disabled_plans;
 	size_t n_disabled_plans;
-	char state[20]; /* Active, ActiveWithError, Disabled, Error */
-	char error[40]; /* "" or CountViolation, ... */
+	enum assigned_by by;
+	enum assignment_state state;
+	enum assignment_error error;
 };
 
 struct user {

@@ -469,9 +469,8 @@ static bool is_excluded(const struct planner *pl, const struct user *u)
  */
 static bool is_failed_inheritance(const struct assignment *a)
 {
-	return a->by == ASSIGNED_BY_GROUP &&
-	       (strcmp(a->state, "Error") == 0 ||
-		strcmp(a->state, "Disabled") == 0);
+	return a->by == ASSIGNED_BY_GROUP && (a->state == ASSIGNMENT_ERROR ||
+					      a->state == ASSIGNMENT_DISABLED);
 }
 
 /* How user u holds SKU k. */

@@ -697,7 +697,7 @@ static void hold(struct bench *b, struct user *u, uint32_t k,
 		if (bits[i / 64] >> (i % 64) & 1)
 			a->disabled_plans[a->n_disabled_plans++] =
 				s->plans[i].id;
-	memcpy(a->state, "Active", sizeof("Active"));
+	a->state = ASSIGNMENT_ACTIVE;
 }
 
 /* The lesser SKU of k's chain, for a user caught before an upgrade. */

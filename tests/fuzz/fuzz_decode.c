@@ -74,8 +74,8 @@ static void check_user(const struct user *u)
 	for (size_t i = 0; i < u->n_assignments; i++) {
 		const struct assignment *a = &u->assignments[i];
 
-		check(is_terminated(a->state, sizeof(a->state)));
-		check(is_terminated(a->error, sizeof(a->error)));
+		check(a->state <= ASSIGNMENT_STATE_OTHER);
+		check(a->error <= ASSIGNMENT_ERROR_OTHER);
 		check(a->n_disabled_plans <= SNAPSHOT_MAX_PLANS);
 		check(a->by == ASSIGNED_DIRECTLY ||
 		      a->by == ASSIGNED_BY_GROUP || a->by == ASSIGNED_UNKNOWN);

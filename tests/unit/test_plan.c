@@ -460,12 +460,12 @@ static void parse_has(struct world *w, size_t u, const char *v)
 	*a = (struct assignment){ .sku = cat_sku_id(part),
 				  .by = ASSIGNED_DIRECTLY,
 				  .disabled_plans = w->disabled[u][j],
-				  .state = "Active" };
+				  .state = ASSIGNMENT_ACTIVE };
 	v += len;
 	if (strncmp(v, "@grouperror", 11) == 0) { /* CountViolation */
 		a->by = ASSIGNED_BY_GROUP;
 		a->group = name_id("gbl");
-		memcpy(a->state, "Error", sizeof("Error"));
+		a->state = ASSIGNMENT_ERROR;
 		v += 11;
 	} else if (strncmp(v, "@group", 6) == 0) {
 		a->by = ASSIGNED_BY_GROUP;
@@ -1023,7 +1023,7 @@ static void apply_item(struct world *w, const struct plan *plan,
 		a = &u->assignments[u->n_assignments++];
 		*a = (struct assignment){ .sku = k->id,
 					  .by = ASSIGNED_DIRECTLY,
-					  .state = "Active" };
+					  .state = ASSIGNMENT_ACTIVE };
 		set_disabled(w, plan, k, it->planset, a);
 		if (it->usage_location[0])
 			memcpy(u->usage_location, it->usage_location, 3);
