@@ -184,8 +184,15 @@ static int retry(struct graph *g, struct bucket *b, unsigned attempt,
 		return -EAGAIN;
 	}
 	if (retry_after_sec >= 0) {
+		/*
+		 * The server's wait is sat out once in full after progress
+		 * (plus the stall window of slack); asked again, the phase
+		 * ends and the next round comes when the server said.
+		 */
 		delay = (uint64_t)(retry_after_sec * 1e6);
-		limit = g->progress_usec + g->max_wait_usec;
+		limit = g->progress_usec + g->max_wait_usec +
+			GRAPH_STALL_SEC * 1000000ULL;
+		reterr->wait_sec = retry_after_sec;
 	} else {
 		delay = throttle_backoff_usec(attempt,
 					      throttle_random(&g->rng));
@@ -193,11 +200,15 @@ static int retry(struct graph *g, struct bucket *b, unsigned attempt,
 	}
 	if (now + delay > limit) {
 		(void)snprintf(reterr->text, sizeof(reterr->text),
-			       "no progress for %llu s",
+			       "no progress for %llu s%s",
 			       (unsigned long long)((now - g->progress_usec) /
-						    1000000));
+						    1000000),
+			       retry_after_sec >= 0
+				       ? "; the server asks to wait again"
+				       : "");
 		return -EAGAIN;
 	}
+	reterr->wait_sec = 0;
 	g->counters.retries++;
 	bucket_hold(b, now + delay);
 	return 0;
@@ -238,10 +249,16 @@ static int send_once(struct graph *g, const struct call *c, const char *token,
 	return r;
 }
 
-/* Might a request that got this have been applied all the same? */
+/*
+ * Might a request that went out and got this have been applied all the
+ * same?  Everything but the failures that come before a byte is sent
+ * (name resolution, connect, TLS handshake and certificates).
+ */
 static bool is_unanswered(int r, long status)
 {
-	return r == -ECONNRESET || r == -ETIMEDOUT || (r == 0 && status >= 500);
+	if (r == 0)
+		return status >= 500;
+	return r != -EHOSTUNREACH && r != -ECONNREFUSED && r != -EPROTO;
 }
 
 static bool is_answer(const struct call *c, const struct http_response *resp)
@@ -305,8 +322,12 @@ static int call(struct graph *g, const struct call *c,
 			failure(reterr, c, 0, NULL, "cancelled");
 			return r;
 		}
-		if (r == 0)
+		if (r == 0) {
 			r = send_once(g, c, token, resp, &herr);
+			if (ret_is_maybe_sent &&
+			    is_unanswered(r, r == 0 ? resp->status : 0))
+				*ret_is_maybe_sent = true;
+		}
 		if (r == 0 && is_answer(c, resp)) {
 			if (!c->is_batch) { /* a batch's answers decide */
 				progress(g);
@@ -325,9 +346,6 @@ static int call(struct graph *g, const struct call *c,
 			(void)bucket_throttled(b, 1, 1, resp->retry_after_sec,
 					       now_usec());
 		}
-		if (ret_is_maybe_sent &&
-		    is_unanswered(r, r == 0 ? resp->status : 0))
-			*ret_is_maybe_sent = true;
 		if ((r == 0 && is_retryable_status(resp->status)) ||
 		    is_retryable_errno(r)) {
 			if (retry(g, b, attempt++,
@@ -798,8 +816,15 @@ static enum verdict settle(const struct graph_write *w, struct write_state *p,
 		res->status = status;
 		return VERDICT_AGAIN;
 	}
-	if (status == 424) /* its PATCH failed: that answer decides */
-		return VERDICT_WAIT;
+	if (status == 424 && !is_patch && p->step == STEP_PATCH)
+		return VERDICT_WAIT; /* its PATCH failed: that answer decides */
+	if (status == 424) {	     /* no PATCH to blame: try it again */
+		res->status = status;
+		*ret_after = reply->retry_after_sec;
+		return VERDICT_AGAIN;
+	}
+	if (status >= 500 && !is_patch) /* after the body went out */
+		p->is_maybe_applied = true;
 	if (!is_patch) {
 		set_result(res, status, reply);
 		if (res->outcome == GRAPH_NO_USAGE_LOCATION &&
@@ -815,7 +840,11 @@ static enum verdict settle(const struct graph_write *w, struct write_state *p,
 	}
 	set_result(res, status, reply);
 	if (res->outcome != GRAPH_OK) {
-		p->step = STEP_DONE; /* no location: the assign cannot go */
+		/* No location: the assign cannot go, unless a lost envelope
+		 * took it along already. */
+		if (p->is_maybe_applied)
+			res->outcome = GRAPH_UNKNOWN;
+		p->step = STEP_DONE;
 		return VERDICT_SETTLED;
 	}
 	/* The PATCH is not the assignment: the write is not applied yet. */
@@ -952,14 +981,16 @@ static int batch_send(struct graph *g, const struct graph_write *w,
 	c.body = body;
 	g->counters.batches++;
 	r = call(g, &c, &resp, &is_maybe_sent, reterr);
-	if (r == 0)
+	if (r == 0) {
 		r = decode_batch(resp.body, resp.body_len, &replies, &n_replies,
 				 &e);
+		/* An answer that cannot be read: what it said is lost. */
+		is_maybe_sent |= r < 0;
+	}
 	if (r == -EBADMSG)
 		failure(reterr, &c, resp.status, NULL,
 			"unexpected response: %s", e.text);
-	/* An attempt lost, or an answer that cannot be read: maybe done. */
-	if (is_maybe_sent || r == -EBADMSG)
+	if (is_maybe_sent)
 		batch_unanswered(b, p);
 	if (r == 0)
 		settle_batch(w, p, b, replies, n_replies, results, &t);
@@ -1012,6 +1043,7 @@ int graph_apply(struct graph *g, const struct graph_write *writes, size_t n,
 	struct batch b;
 	int r = p ? 0 : -ENOMEM, n_failed = 0;
 
+	progress(g); /* planning and the intent save are not a stall */
 	for (size_t i = 0; i < n; i++)
 		results[i] = (struct graph_result){ .outcome = GRAPH_NOT_SENT };
 	for (size_t i = 0; r == 0 && i < n; i++) {
