@@ -290,6 +290,34 @@ static int give_up(const struct call *c, int r,
 }
 
 /*
+ * One attempt: the throttle gate, a token, a check-in, the request.
+ * Returns send_once()'s result with *ret_is_sent, or -ECANCELED, or the
+ * token's error (-EAGAIN while the token endpoint rests) with nothing
+ * sent.
+ */
+static int attempt_once(struct graph *g, struct bucket *b, const struct call *c,
+			struct http_response *resp, struct http_error *herr,
+			bool *ret_is_sent)
+{
+	const char *token;
+	int r = gate(g, b, c->n_tokens);
+
+	*ret_is_sent = false;
+	if (r < 0)
+		return r;
+	r = auth_token(g->auth, &token, herr);
+	if (r == -EAGAIN) /* the token endpoint is resting: so do we */
+		bucket_hold(b, auth_next_try_usec(g->auth));
+	if (r < 0)
+		return r;
+	/* A token fetch and a request each get a watchdog period. */
+	if (g->wait && g->wait(g->wait_user, 0) < 0)
+		return -ECANCELED;
+	*ret_is_sent = true;
+	return send_once(g, c, token, resp, herr);
+}
+
+/*
  * Send c until it gets an answer (in *resp), a definite failure, or
  * retry() gives up.  *ret_is_maybe_sent (NULL for reads) is set when an
  * attempt went out and got no answer saying it was not processed: a
@@ -302,32 +330,20 @@ static int call(struct graph *g, const struct call *c,
 	struct bucket *b = c->is_write ? &g->writes : &g->reads;
 	struct http_error herr = { 0, "" };
 	struct graph_failure why = { 0 };
-	bool is_renewed = false;
+	bool is_renewed = false, is_sent;
 	unsigned attempt = 0;
-	const char *token;
 	int r;
 
 	for (;;) {
 		http_response_clear(resp);
-		r = gate(g, b, c->n_tokens);
-		if (r == 0) {
-			r = auth_token(g->auth, &token, &herr);
-			if (r == -EAGAIN) /* the token endpoint is resting */
-				bucket_hold(b, auth_next_try_usec(g->auth));
-		}
-		/* A token fetch and a request each get a watchdog period. */
-		if (r == 0 && g->wait && g->wait(g->wait_user, 0) < 0)
-			r = -ECANCELED;
+		r = attempt_once(g, b, c, resp, &herr, &is_sent);
 		if (r == -ECANCELED) {
 			failure(reterr, c, 0, NULL, "cancelled");
 			return r;
 		}
-		if (r == 0) {
-			r = send_once(g, c, token, resp, &herr);
-			if (ret_is_maybe_sent &&
-			    is_unanswered(r, r == 0 ? resp->status : 0))
-				*ret_is_maybe_sent = true;
-		}
+		if (ret_is_maybe_sent && is_sent &&
+		    is_unanswered(r, r == 0 ? resp->status : 0))
+			*ret_is_maybe_sent = true;
 		if (r == 0 && is_answer(c, resp)) {
 			if (!c->is_batch) { /* a batch's answers decide */
 				progress(g);
