@@ -11,6 +11,7 @@ Everything is seeded; every failure message names the seed, the round,
 the user (object id and UPN), the SKU and what the request log says
 happened to that user and SKU.
 """
+import bisect
 import json
 import os
 import signal
@@ -266,17 +267,25 @@ class Record:
 
 
 def read_records(state_dir):
-    """(version, {(user, SKU part): Record}, problem) from STATE_DIR/state.
-    Tolerant of the version 2 format being written right now: lines
-    "owned USER SKU SINCE ..." with a confirmed/unconfirmed marker
-    somewhere after SINCE (or "intent"/"unconfirmed" lines).  Version 1
-    has no marker: every record counts as confirmed."""
-    path = os.path.join(state_dir, "state")
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = f.read().split("\n")
-    except FileNotFoundError:
-        return None, {}, None
+    """(version, {(user, SKU part): Record}, problem) from the generation
+    the next round will load: STATE_DIR/state, or STATE_DIR/state.prev
+    when a save was killed between its two renames (state missing).
+    Tolerant of the format: lines "owned USER SKU SINCE ..." with a
+    confirmed/unconfirmed marker somewhere after SINCE (version 2: c|u),
+    or "intent"/"unconfirmed" lines.  Version 1 has no marker: every
+    record counts as confirmed."""
+    for name in ("state", "state.prev"):
+        try:
+            with open(os.path.join(state_dir, name), encoding="utf-8",
+                      errors="replace") as f:
+                return parse_records(f.read())
+        except FileNotFoundError:
+            continue
+    return None, {}, None
+
+
+def parse_records(text):
+    lines = text.split("\n")
     version, problem = None, None
     head = lines[0].split()
     if len(head) == 2 and head[0] == "licensed-state" and head[1].isdigit():
@@ -329,7 +338,9 @@ class Log:
         self.partial = b""
         self.entries = []
         self.by_seq = {}
-        self.rounds = [(float("-inf"), "setup")]   # (monotonic start, label)
+        self.starts = [float("-inf")]   # monotonic start of each round
+        self.labels = ["setup"]
+        self.first = {"setup": 0}       # label -> index of its first entry
 
     def poll(self):
         try:
@@ -353,23 +364,27 @@ class Log:
 
     def start(self, label):
         self.poll()
-        self.rounds.append((time.monotonic(), label))
+        self.starts.append(time.monotonic())
+        self.labels.append(label)
+        self.first[label] = len(self.entries)
 
     def round_of(self, e):
         env = self.by_seq.get(e.get("batch")) if e.get("batch") else None
-        t = (env or e)["t_mono"]
-        label = self.rounds[0][1]
-        for start, name in self.rounds:
-            if start <= t:
-                label = name
-        return label
+        return self._round_at((env or e)["t_mono"])
+
+    def _round_at(self, t):
+        return self.labels[bisect.bisect_right(self.starts, t) - 1]
 
     def writes_since(self, index):
         return [e for e in self.entries[index:] if is_write(e)]
 
+    def of_round(self, label):
+        """Entries of a round: logged after it started, sent during it."""
+        return [e for e in self.entries[self.first.get(label, 0):]
+                if self.round_of(e) == label]
+
     def writes_of(self, label):
-        return [e for e in self.entries if is_write(e) and
-                self.round_of(e) == label]
+        return [e for e in self.of_round(label) if is_write(e)]
 
     def history(self, user_id, sku_part, limit=12):
         """What the log says happened to (user, SKU): lines for messages."""
@@ -395,9 +410,9 @@ class Log:
                     "connection dropped" if b["status"] is None else
                     "envelope %s%s" % (b["status"], " faults %s" % b[
                         "faults"] if b["faults"] else ""))
-                late = self.round_of(e) != self._round_at(e["t_mono"])
-                if late:
-                    env += ", applied during %s" % self._round_at(e["t_mono"])
+                applied = self._round_at(e["t_mono"])
+                if applied != self.round_of(e):
+                    env += ", applied during %s" % applied
             out.append("      [%s] #%d %s -> %s%s%s" % (
                 self.round_of(e), e["seq"], what,
                 "dropped" if e["status"] is None else e["status"],
@@ -406,12 +421,6 @@ class Log:
             out = out[:2] + ["      ..."] + out[-(limit - 2):]
         return out or ["      (no write for it in the request log)"]
 
-    def _round_at(self, t):
-        label = self.rounds[0][1]
-        for start, name in self.rounds:
-            if start <= t:
-                label = name
-        return label
 
 
 # ---- running licensed ------------------------------------------------
@@ -449,6 +458,12 @@ class Harness:
         if len(problems) > 25:
             lines.append("  ... and %d more" % (len(problems) - 25))
         lines += list(extra)
+        try:
+            files = sorted(os.listdir(self.state_dir))
+        except OSError:
+            files = []
+        lines.append("  state dir %s: %s" % (self.state_dir,
+                                             " ".join(files) or "empty"))
         lines.append("  last events:")
         lines += ["    " + (e if len(e) < 400 else e[:400] + " ...")
                   for e in self.events[-12:]]

@@ -21,7 +21,9 @@ and group-inherited ones are untouched.
 import os
 import random
 import shutil
+import sys
 import tempfile
+import time
 import unittest
 
 from oracle import MANAGED, Harness, World, direct
@@ -42,10 +44,15 @@ class CrashConsistency(unittest.TestCase):
         for seed in range(SEED, SEED + SEEDS):
             with self.subTest(seed=seed):
                 work = tempfile.mkdtemp(prefix="licensed-crash.")
+                t0 = time.monotonic()
                 try:
                     self.one_seed(seed, os.path.join(work, "state"))
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
+                    if SEEDS > 1:     # progress of a long run
+                        print("crash seed %d: %.0f s" % (
+                            seed, time.monotonic() - t0),
+                              file=sys.stderr, flush=True)
 
     def one_seed(self, seed, state_dir):
         rng = random.Random(seed)
