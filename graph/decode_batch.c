@@ -18,21 +18,29 @@
 #include "graph/encode.h"
 #include "graph/json.h"
 
-/* Retry-After from the inner headers, its name in any case; else -1. */
-static int read_retry_after(const cJSON *el, double *ret,
+/*
+ * Retry-After from the inner headers, its name in any case; else -1.  A
+ * text that is not seconds is kept for the caller, who has a clock.
+ */
+static int read_retry_after(const cJSON *el, struct batch_reply *b,
 			    struct decode_error *e)
 {
 	const cJSON *h = json_member(el, "headers"), *v;
 
+	b->retry_after_sec = -1;
+	b->retry_after[0] = '\0';
 	if (h && !cJSON_IsObject(h))
 		return json_fail(e, "headers: not an object");
 	cJSON_ArrayForEach(v, h) if (v->string &&
 				     strcasecmp(v->string, "Retry-After") == 0)
 	{
-		*ret = json_seconds(v);
+		b->retry_after_sec = json_seconds(v);
+		if (b->retry_after_sec < 0 && cJSON_IsString(v) &&
+		    strlen(v->valuestring) < sizeof(b->retry_after))
+			memcpy(b->retry_after, v->valuestring,
+			       strlen(v->valuestring) + 1);
 		return 0;
 	}
-	*ret = -1;
 	return 0;
 }
 
@@ -67,7 +75,7 @@ static int decode_reply(const cJSON *el, struct batch_reply *b,
 	if (r == 0 && (status < 100 || status > 599))
 		r = json_fail(e, "status: not an HTTP status");
 	if (r == 0)
-		r = read_retry_after(el, &b->retry_after_sec, e);
+		r = read_retry_after(el, b, e);
 	if (r < 0)
 		return r;
 	memcpy(b->id, id, strlen(id) + 1);

@@ -17,6 +17,7 @@ struct batch_reply {
 	char id[16];
 	long status;
 	double retry_after_sec; /* from its headers, or -1 */
+	char retry_after[40];	/* the header's text when not seconds */
 	char *body;		/* the inner body re-serialised, or NULL */
 	size_t body_len;
 };
@@ -26,7 +27,8 @@ struct batch_reply {
  * in any order; duplicates (ids compared case-insensitively) or an unknown
  * shape are -EBADMSG.  At most ENCODE_BATCH_MAX; ids of 1 to 15 bytes;
  * status 100-599.  Retry-After (header name in any case) as decimal
- * seconds, a string or a number; an HTTP date or junk reads as -1.  Bodies
+ * seconds, a string or a number; anything else (an HTTP date: decoding
+ * reads no clock) reads as -1 with its text in retry_after.  Bodies
  * are cJSON-printed, released by decode_batch_free with free().
  */
 int decode_batch(const char *json, size_t len, struct batch_reply **ret,

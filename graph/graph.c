@@ -1003,6 +1003,10 @@ static int batch_send(struct graph *g, const struct graph_write *w,
 		/* An answer that cannot be read: what it said is lost. */
 		is_maybe_sent |= r < 0;
 	}
+	for (size_t k = 0; r == 0 && k < n_replies; k++)
+		if (replies[k].retry_after[0]) /* an HTTP date, or junk */
+			replies[k].retry_after_sec = http_parse_retry_after(
+				replies[k].retry_after, (double)time(NULL));
 	if (r == -EBADMSG)
 		failure(reterr, &c, resp.status, NULL,
 			"unexpected response: %s", e.text);

@@ -423,6 +423,22 @@ class Writes(unittest.TestCase):
             self.assertEqual(self.last_round()["failed"], 3)  # throttled
             self.assertEqual(self.owned(), set())  # refused: nothing owned
 
+    def test_inner_retry_after_as_an_http_date_is_honoured(self):
+        """Found by the soak: an inner Retry-After given as an HTTP date
+        was read as none and the write retried at once."""
+        with Sim(sales_tenant(2)) as sim:
+            sim.set_faults({"faults": [{"type": "status", "status": 429,
+                                        "retry_after":
+                                        "Wed, 01 Jan 2098 00:00:00 GMT",
+                                        "path": "/assignLicense",
+                                        "count": 2}]})
+            t0 = time.monotonic()
+            rc, _, err = self.once(sim, timeout=60)
+            self.assertLess(time.monotonic() - t0, 15)
+            self.assertEqual(rc, 1, err)
+            self.assertIn("the server asks to wait", err)
+            self.assertEqual(len(inner(sim.log(), "/assignLicense")), 2)
+
     def test_write_path_that_never_answers_ends_within_a_minute(self):
         with Sim(sales_tenant(45)) as sim:
             sim.set_faults({"faults": [{"type": "drop", "reset": True,

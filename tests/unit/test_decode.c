@@ -1404,6 +1404,10 @@ static void test_batch_throttled_out_of_order(void **state)
 	assert_float_equal(reply(v, n, "a3")->retry_after_sec, 3, 0);
 	assert_float_equal(reply(v, n, "a1")->retry_after_sec, 10, 0);
 	assert_true(reply(v, n, "a2")->retry_after_sec == -1);
+	/* an HTTP date is kept for graph.c, which has a clock */
+	assert_string_equal(reply(v, n, "a2")->retry_after,
+			    "Wed, 21 Oct 2015 07:28:00 GMT");
+	assert_string_equal(reply(v, n, "a1")->retry_after, "");
 	assert_string_equal(reply(v, n, "a0")->body,
 			    "{\"id\":\"" USER_B "\",\"usageLocation\":\"DE\"}");
 	decode_batch_free(v, n);
