@@ -17,6 +17,8 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
 from simtest import LICENSED, gid, run, tenant, uid, user
 
@@ -442,6 +444,7 @@ class Harness:
         self.round_no = 0
         self.stderr = {}            # label -> stderr tail
         self.events = []            # what happened, for messages
+        self.slowest = (0.0, None)  # (seconds, label) of the longest round
 
     # ---- messages ----------------------------------------------------
 
@@ -484,18 +487,37 @@ class Harness:
 
     # ---- the simulator -------------------------------------------------
 
+    def control(self, method, name, doc=None):
+        """A control endpoint over the simulator's plain HTTP port (no TLS
+        handshake per poll); each call is idempotent, so retried on a
+        connection error."""
+        data = json.dumps(doc).encode() if doc is not None else None
+        url = "http://127.0.0.1:%d/_sim/%s" % (self.sim.http, name)
+        for attempt in range(5):
+            req = urllib.request.Request(
+                url, data=data, method=method,
+                headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=20) as r:
+                    return json.loads(r.read() or b"null")
+            except (urllib.error.URLError, ConnectionError) as e:
+                if isinstance(e, urllib.error.HTTPError) or attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        return None
+
     def set_members(self):
-        self.sim._control("POST", "/_sim/members", self.world.members_doc())
+        self.control("POST", "members", self.world.members_doc())
 
     def set_faults(self, doc):
-        self.sim.set_faults(doc)
+        self.control("POST", "faults", doc)
 
     def wait_idle(self, timeout=30):
         """Until the simulator has finished every request (three quiet
         polls in a row): what a killed round sent has taken effect."""
         deadline, quiet = time.monotonic() + timeout, 0
         while quiet < 3:
-            n = self.sim._control("GET", "/_sim/inflight")["inflight"]
+            n = self.control("GET", "inflight")["inflight"]
             quiet = quiet + 1 if n == 0 else 0
             if time.monotonic() > deadline:
                 self.fail("the simulator is still busy after %d s" % timeout,
@@ -504,7 +526,7 @@ class Harness:
         self.log.poll()
 
     def state(self):
-        return self.sim.state()
+        return self.control("GET", "state")
 
     # ---- licensed ------------------------------------------------------
 
@@ -523,8 +545,10 @@ class Harness:
                              timeout=timeout)
         except subprocess.TimeoutExpired:
             self.fail("%s did not end within %d s (an unbounded wait?)" %
-                      (label, timeout), [])
+                      (label, timeout), self.last_requests(label))
         dt = time.monotonic() - t0
+        if dt > self.slowest[0]:
+            self.slowest = (dt, label)
         self.stderr[label] = err.splitlines()
         self.log.poll()
         self.note("%s: exit %d in %.1f s; %s" % (
@@ -567,11 +591,27 @@ class Harness:
             time.monotonic() - t0))
         if hung:
             self.fail("%s did not end within %d s (an unbounded wait?)" %
-                      (label, timeout), [])
+                      (label, timeout), self.last_requests(label))
         return killed, p.returncode, seen, label
 
     def writes_of(self, label):
         return self.log.writes_of(label)
+
+    def last_requests(self, label, n=20):
+        """The round's last requests, with times since its start."""
+        self.log.poll()
+        t0 = self.log.starts[self.log.labels.index(label)]
+        out = ["the last requests of %s (s after its start):" % label]
+        for e in self.log.of_round(label)[-n:]:
+            out.append("  %7.2f #%d%s %s %s -> %s%s%s" % (
+                e["t_mono"] - t0, e["seq"],
+                " (in #%s)" % e["batch"] if e.get("batch") else "",
+                e["method"], e["path"][-70:],
+                "dropped" if e["status"] is None else e["status"],
+                " Retry-After %s" % e["retry_after"] if e.get(
+                    "retry_after") else "",
+                " faults %s" % e["faults"] if e["faults"] else ""))
+        return out
 
     # ---- checks --------------------------------------------------------
 

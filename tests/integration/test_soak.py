@@ -12,10 +12,12 @@ Checked after every round, once the simulator is idle:
     5.7: written before the add goes out, dropped only when refused or a
     read long after shows it absent), none claims a hand-assigned one,
     hand-assigned and group-inherited licenses are untouched;
-  - a round that was not killed, whose start found the simulator idle and
-    that met no excessive Retry-After, applied everything: exit 0 and the
-    tenant equals the oracle (retries are per request and an unanswered
-    write is an unknown outcome, not a failure: SPEC 4, 5.7);
+  - a round under light faults (levels 0-1: about one answer in ten lost
+    or refused) that was not killed, whose start found the simulator idle
+    and that met no excessive Retry-After, applied everything: exit 0 and
+    the tenant equals the oracle (retries are per request and an
+    unanswered write is an unknown outcome, not a failure: SPEC 4, 5.7);
+  - every round ends within 30 s (levels 0-1) or 90 s (levels 2-3);
   - a round that met a Retry-After beyond `interval` ended at once (exit 1
     if writes had started, 3 if not);
   - exit 3 only when no write went out (SPEC 1).
@@ -50,7 +52,12 @@ SEEDS = int(os.environ.get("SOAK_SEEDS", "1"))
 ROUNDS = int(os.environ.get("SOAK_ROUNDS", "20"))
 USERS = int(os.environ.get("SOAK_USERS", "60"))
 INTERVAL = 20           # [daemon] interval: the longest wait a round accepts
-ROUND_LIMIT = 20        # seconds a faulted round may take at most
+# Seconds a round may take at most, by fault level.  At levels 2-3 one
+# request in a few thousand fails six times in a row and its backoff
+# (0.5 s doubling, per request) alone takes half a minute; the write phase
+# gives up after 60 s without progress (GRAPH_STALL_SEC).
+ROUND_LIMIT = {0: 30, 1: 30, 2: 90, 3: 90}
+STRICT_LEVEL = 1        # up to this level a round must apply everything
 ONLY = os.environ.get("SOAK_FAULTS")
 KILL = os.environ.get("SOAK_KILL", "1") != "0"
 HUGE = tuple(os.environ.get(
@@ -89,6 +96,9 @@ class Soak(unittest.TestCase):
             h.set_members()
             h.note("every group emptied")
             self.converge(h, "every group emptied")
+            if SEEDS > 1:
+                print("soak seed %d: slowest: %s, %.1f s" % (
+                    seed, h.slowest[1], h.slowest[0]), file=sys.stderr)
 
     def faulted_round(self, h, rng, seed, r, idle):
         """One round; returns whether the simulator is idle after it."""
@@ -115,15 +125,16 @@ class Soak(unittest.TestCase):
         kind = "faults level %d%s" % (level, ", Retry-After %s once" % huge
                                       if huge else "")
         if mode == "plain":
-            rc, err, dt, label = h.once(kind, timeout=ROUND_LIMIT)
+            rc, err, dt, label = h.once(kind, timeout=ROUND_LIMIT[level])
             h.wait_idle()
-            self.after_plain(h, label, rc, err, dt, huge, idle)
+            self.after_plain(h, label, rc, err, dt, huge,
+                             idle and level <= STRICT_LEVEL)
         else:
             k = rng.randint(1, 25)
             killed, _, _, label = h.once_killed(
                 "%s, kill -9 after %d writes%s" % (
                     kind, k, ", next round at once" if mode == "kill-race"
-                    else ""), k, timeout=ROUND_LIMIT)
+                    else ""), k, timeout=ROUND_LIMIT[level])
             if mode == "kill-race":
                 return False
             h.wait_idle()
@@ -135,7 +146,7 @@ class Soak(unittest.TestCase):
                    h.with_history(problems))
         return True
 
-    def after_plain(self, h, label, rc, err, dt, huge, idle):
+    def after_plain(self, h, label, rc, err, dt, huge, strict):
         sent = h.writes_of(label)
         fired = [e for e in h.log.of_round(label)
                  if "huge-wait" in e["faults"] and self.received(h, e)]
@@ -158,10 +169,13 @@ class Soak(unittest.TestCase):
                    "out (SPEC 1: exit 1 and say what went out)" % (
                        label, len(sent)), tail)
         if fired:
-            if dt > 15:
-                h.fail("%s took %.0f s: a Retry-After of %s%s (beyond "
-                       "interval = %d s) must end the phase at once (SPEC 4)"
-                       % (label, dt, huge, where, INTERVAL), tail)
+            start = h.log.starts[h.log.labels.index(label)]
+            after = start + dt - fired[0]["t_mono"]
+            if after > 10:
+                h.fail("%s went on for %.0f s after a Retry-After of %s%s "
+                       "(beyond interval = %d s): it must end the phase at "
+                       "once (SPEC 4)" % (label, after, huge, where,
+                                          INTERVAL), tail)
             if rc == 0:
                 h.fail("%s was told to wait %s%s, beyond interval = %d s, "
                        "and exited 0: the Retry-After was not honoured "
@@ -169,8 +183,8 @@ class Soak(unittest.TestCase):
                        "beyond interval ends the phase, exit 1)" % (
                            label, huge, where, INTERVAL), tail)
             return
-        if not idle:
-            return      # writes of a killed round may have landed late
+        if not strict:  # hostile faults, or a killed round's writes may
+            return      # have landed after this round's read
         problems = []
         if rc != 0:
             problems.append("exit %d, want 0: every write was eventually "
