@@ -14,8 +14,11 @@ happened to that user and SKU.
 import bisect
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -765,3 +768,20 @@ def fault_doc(rng, seed, level):
          "name": "drop-read"},
     ]
     return {"seed": seed, "faults": faults}
+
+
+def run_seeds(test, name, first, count, one_seed):
+    """one_seed(seed, state_dir) for seeds first.., each a subTest in its
+    own temporary directory; a long run prints its progress per seed."""
+    for seed in range(first, first + count):
+        with test.subTest(seed=seed):
+            work = tempfile.mkdtemp(prefix="licensed-%s." % name)
+            t0 = time.monotonic()
+            try:
+                one_seed(seed, os.path.join(work, "state"))
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+                if count > 1:
+                    print("%s seed %d: %.0f s" % (
+                        name, seed, time.monotonic() - t0),
+                          file=sys.stderr, flush=True)

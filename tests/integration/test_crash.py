@@ -20,13 +20,10 @@ and group-inherited ones are untouched.
 """
 import os
 import random
-import shutil
-import sys
-import tempfile
 import time
 import unittest
 
-from oracle import MANAGED, Harness, World, direct
+from oracle import MANAGED, Harness, World, direct, run_seeds
 from simtest import Sim
 
 SEED = int(os.environ.get("CRASH_SEED", os.environ.get("SOAK_SEED", "8")))
@@ -41,18 +38,7 @@ USERS = 120
 
 class CrashConsistency(unittest.TestCase):
     def test_kill_9_at_random_points_then_clean_rounds_converge(self):
-        for seed in range(SEED, SEED + SEEDS):
-            with self.subTest(seed=seed):
-                work = tempfile.mkdtemp(prefix="licensed-crash.")
-                t0 = time.monotonic()
-                try:
-                    self.one_seed(seed, os.path.join(work, "state"))
-                finally:
-                    shutil.rmtree(work, ignore_errors=True)
-                    if SEEDS > 1:     # progress of a long run
-                        print("crash seed %d: %.0f s" % (
-                            seed, time.monotonic() - t0),
-                              file=sys.stderr, flush=True)
+        run_seeds(self, "crash", SEED, SEEDS, self.one_seed)
 
     def one_seed(self, seed, state_dir):
         rng = random.Random(seed)

@@ -38,13 +38,11 @@ may remain (an orphan fails it), hand-assigned ones are untouched.
 """
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import unittest
 
-from oracle import Harness, World, fault_doc
+from oracle import Harness, World, fault_doc, run_seeds
 from simtest import Sim
 
 SEED = int(os.environ.get("SOAK_SEED", "1"))
@@ -66,18 +64,7 @@ HUGE = tuple(os.environ.get(
 
 class Soak(unittest.TestCase):
     def test_random_churn_under_faults_then_clean_rounds(self):
-        for seed in range(SEED, SEED + SEEDS):
-            with self.subTest(seed=seed):
-                work = tempfile.mkdtemp(prefix="licensed-soak.")
-                t0 = time.monotonic()
-                try:
-                    self.one_seed(seed, os.path.join(work, "state"))
-                finally:
-                    shutil.rmtree(work, ignore_errors=True)
-                    if SEEDS > 1:     # progress of a long run
-                        print("soak seed %d: %.0f s" % (
-                            seed, time.monotonic() - t0),
-                              file=sys.stderr, flush=True)
+        run_seeds(self, "soak", SEED, SEEDS, self.one_seed)
 
     def one_seed(self, seed, state_dir):
         rng = random.Random(seed)
