@@ -20,7 +20,6 @@ and group-inherited ones are untouched.
 """
 import os
 import random
-import time
 import unittest
 
 from oracle import MANAGED, Harness, World, direct, run_seeds
